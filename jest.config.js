@@ -1,0 +1,13 @@
+// Nest 12 and a few of its dependencies ship as ES modules only. Node 20 loads them through
+// require(esm), but Jest's module runtime on Node 20 does not, so those packages are compiled
+// to CommonJS by SWC like our own sources.
+const esmOnly = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', 'load-esm', '@borewit'];
+const swc = ['@swc/jest', {
+  jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' },
+  module: { type: 'commonjs' },
+}];
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.(ts|js|mjs)$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+};
