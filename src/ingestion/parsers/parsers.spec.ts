@@ -5,7 +5,7 @@ import { digestFromJson, digestFromPage } from './digest-input';
 import { parseDateText, resolveDate } from './digest-date';
 import { arxivIdFromUrl, normalizeArxivId, titleKey } from './paper-identity';
 
-const SEEDS = join(__dirname, '../../../test/fixtures/seed-digests');
+const SEEDS = join(__dirname, '../../../prisma/seed-digests');
 const now = new Date('2026-11-23T12:00:00Z');
 
 function errorOf(fn: () => unknown): DigestFormatError {

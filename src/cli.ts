@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { BadRequestException, INestApplicationContext } from '@nestjs/common';
+import { Command, CommanderError, Option } from 'commander';
+import { createContext } from './bootstrap';
+import { AppConfig } from './config/app-config';
+import { ConfigError } from './config/config.schema';
+import { DemoService, DemoSummary } from './demo/demo.service';
+import { DigestFormatError, IngestResult } from './ingestion/digest.types';
+import { IngestionService } from './ingestion/ingestion.service';
+import { migrateDatabase } from './infra/prisma/migrate';
+import { ComposerService } from './mailer/composer.service';
+import { MailTransport } from './infra/mail/mail-transport.service';
+import { QuerySyntaxError } from './matching/engine';
+import { runMatchCommand } from './matching/match.command';
+import { SubscribersService } from './subscribers/subscribers.service';
+
+/** Input problems exit with 2 and a one-line message; anything else is a failure (exit 1). */
+class UsageError extends Error {}
+const isInputError = (e: unknown) =>
+  e instanceof UsageError || e instanceof DigestFormatError || e instanceof QuerySyntaxError || e instanceof BadRequestException || e instanceof ConfigError;
+
+const out = (s: string) => process.stdout.write(s + '\n');
+
+async function withContext<T>(opts: { workers: boolean; verbose?: boolean }, fn: (app: INestApplicationContext, config: AppConfig) => Promise<T>): Promise<T> {
+  const config = AppConfig.fromProcessEnv();
+  const app = await createContext(config, { workers: opts.workers, quiet: !opts.verbose });
+  try {
+    return await fn(app, config);
+  } finally {
+    await app.close();
+  }
+}
+
+function describeIngest(file: string, r: IngestResult): string {
+  return r.created
+    ? `${file}: digest ${r.digestId} (${r.source}, ${r.date}) stored: ${r.papers} papers, ${r.newPapers} new`
+    : `${file}: digest ${r.digestId} (${r.source}, ${r.date}) was already ingested; nothing stored`;
+}
+
+function printSummary(s: DemoSummary, outbox: string, usesSink: boolean): void {
+  out('');
+  out(`Paperboy demo: ${s.newDigests} new digest(s) ingested; ${s.digests} digests, ${s.papers} papers and ${s.subscribers} subscribers stored.`);
+  out(`${s.matches} paper matches in total; ${s.emailsSent} email(s) sent in this run${s.emailsFailed ? `, ${s.emailsFailed} failed` : ''}.`);
+  for (const r of s.recipients) out(`  ${r.email.padEnd(24)} ${String(r.papers).padStart(3)} papers  (${r.topics.join('; ')})`);
+  if (s.emailsSent === 0 && s.newDigests === 0) out('Nothing new to send: every sample digest had been ingested and delivered before.');
+  if (usesSink) {
+    out('');
+    out(`The emails are in ${outbox}/ as .eml files (open one in any mail client),`);
+    out('or run `npm start` and browse http://localhost:3000/dev/outbox');
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('paperboy')
+    .description('Paperboy: emails researchers the new papers that match their topics')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('migrate')
+    .description('create the database if needed and apply all migrations')
+    .action(async () => {
+      const config = AppConfig.fromProcessEnv();
+      const r = await migrateDatabase(config.env.DATABASE_URL);
+      out(`${r.created ? 'created the database; ' : ''}migrations applied`);
+    });
+
+  program
+    .command('ingest')
+    .description('ingest digests: daily-papers pages (text) or JSON digests (.json)')
+    .argument('<files...>')
+    .option('--year <year>', 'year for dates written without one', (v) => {
+      if (!/^\d{4}$/.test(v)) throw new UsageError(`--year: "${v}" is not a year`);
+      return Number(v);
+    })
+    .option('--source <name>', 'source name for pages (default daily-papers)')
+    .option('--wait', 'run the workers here until matching and sending are done')
+    .option('--verbose', 'log what the service does')
+    .action(async (files: string[], opts: { year?: number; source?: string; wait?: boolean; verbose?: boolean }) => {
+      const inputs = files.map((file) => {
+        try {
+          return { file, text: readFileSync(file, 'utf8') };
+        } catch (e) {
+          throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+      });
+      await withContext({ workers: !!opts.wait, verbose: opts.verbose }, async (app) => {
+        const ingestion = app.get(IngestionService);
+        const ids: number[] = [];
+        for (const { file, text } of inputs) {
+          try {
+            const isJson = file.endsWith('.json') || /^\s*[{[]/.test(text);
+            let body: unknown;
+            if (isJson) {
+              try {
+                body = JSON.parse(text);
+              } catch (e) {
+                throw new DigestFormatError(`not valid JSON (${(e as Error).message})`);
+              }
+            }
+            const r = isJson ? await ingestion.importJson(body, { year: opts.year }) : await ingestion.importPage(text, { year: opts.year, source: opts.source });
+            ids.push(r.digestId);
+            out(describeIngest(file, r));
+          } catch (e) {
+            if (e instanceof DigestFormatError) throw new DigestFormatError(`${file}: ${e.message}`, e.line, e.field);
+            throw e;
+          }
+        }
+        if (opts.wait) {
+          await app.get(DemoService).waitUntilSettled(ids, 10 * 60_000);
+          out('matching and sending finished');
+        }
+      });
+    });
+
+  program
+    .command('match')
+    .description('score papers against topics with the matching engine and print the JSON result')
+    .requiredOption('--papers <file>', 'JSON lines: {id, title, abstract, authors?}')
+    .requiredOption('--topics <file>', 'JSON: {"<topic id>": {"query": "…"}}')
+    .allowUnknownOption(false)
+    .action(async (opts: { papers: string; topics: string }) => {
+      try {
+        await runMatchCommand(['--papers', opts.papers, '--topics', opts.topics], out);
+      } catch (e) {
+        throw e instanceof QuerySyntaxError ? e : new UsageError((e as Error).message);
+      }
+    });
+
+  program
+    .command('subscribers:add')
+    .description('add (or update) an active subscriber, as an admin who has their consent')
+    .argument('<email>')
+    .requiredOption('--topic <query...>', 'one or more topic alerts')
+    .addOption(new Option('--frequency <f>', 'when to email').choices(['instant', 'daily', 'weekly']).default('instant'))
+    .action(async (email: string, opts: { topic: string[]; frequency: 'instant' | 'daily' | 'weekly' }) => {
+      await withContext({ workers: false }, async (app) => {
+        const r = await app.get(SubscribersService).addOrUpdate({ email, topics: opts.topic, frequency: opts.frequency, status: 'active', consentSource: 'cli-admin' });
+        out(`${r.created ? 'added' : 'updated'} subscriber ${r.id}`);
+      });
+    });
+
+  program
+    .command('send')
+    .description('send now: email every active subscriber their undelivered matches, whatever their cadence')
+    .option('--wait', 'run the workers here until every email is sent')
+    .action(async (opts: { wait?: boolean }) => {
+      await withContext({ workers: !!opts.wait }, async (app) => {
+        const n = await app.get(ComposerService).sendNow();
+        out(`${n} email(s) queued`);
+        if (opts.wait) {
+          await app.get(DemoService).waitUntilSettled([], 10 * 60_000);
+          out('sending finished');
+        }
+      });
+    });
+
+  program
+    .command('demo')
+    .description('migrate, seed demo subscribers, ingest the sample pages, match and deliver to the mail sink')
+    .option('--json', 'print one JSON object as the last line')
+    .option('--verbose', 'log what the service does')
+    .action(async (opts: { json?: boolean; verbose?: boolean }) => {
+      const started = new Date();
+      const config = AppConfig.fromProcessEnv();
+      if (!opts.json) out(`Migrating ${new URL(config.env.DATABASE_URL).pathname.slice(1)} …`);
+      await migrateDatabase(config.env.DATABASE_URL);
+      await withContext({ workers: true, verbose: opts.verbose }, async (app) => {
+        const demo = app.get(DemoService);
+        await demo.seedSubscribers();
+        const results = await demo.ingestSamples();
+        if (!opts.json) for (const r of results) out(describeIngest(`sample page ${results.indexOf(r) + 1}`, r));
+        await demo.waitUntilSettled(
+          results.map((r) => r.digestId),
+          5 * 60_000,
+        );
+        const summary = await demo.summary(started, results.filter((r) => r.created).length);
+        const transport = app.get(MailTransport);
+        const outbox = relative(process.cwd(), transport.outboxDir) || '.';
+        if (opts.json) {
+          const { digests, papers, subscribers, matches, emailsSent } = summary;
+          out(JSON.stringify({ digests, papers, subscribers, matches, emailsSent, outbox }));
+        } else printSummary(summary, outbox, transport.usesEmbeddedSink);
+        if (summary.emailsFailed) throw new Error(`${summary.emailsFailed} email(s) failed; see the delivery table`);
+      });
+    });
+
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return isInputError(e) ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}
+

@@ -1,0 +1,53 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { Frequency, SubscriberStatus } from '../generated/prisma/client';
+import { validateQuery } from '../matching/engine';
+import { SubscribersRepository } from './subscribers.repository';
+
+export const MAX_TOPICS_PER_SUBSCRIBER = 20;
+const EMAIL = /^[^\s@<>()[\]\\,;:"\u0000-\u001f]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+export function normalizeEmail(raw: string): string {
+  return raw.trim().toLowerCase();
+}
+
+/** The sharing key of a topic: spacing does not make a different alert (case may: `OR` is an operator). */
+export function normalizeTopic(raw: string): string {
+  return raw.replace(/\s+/g, ' ').trim();
+}
+
+export interface AddSubscriber {
+  email: string;
+  topics: string[];
+  frequency?: Frequency;
+  status?: SubscriberStatus;
+  consentSource: string;
+}
+
+@Injectable()
+export class SubscribersService {
+  constructor(private readonly repo: SubscribersRepository) {}
+
+  /** Validates the address and every alert (with the query language's own messages). */
+  async addOrUpdate(input: AddSubscriber): Promise<{ id: string; created: boolean }> {
+    const email = normalizeEmail(input.email);
+    if (!EMAIL.test(email) || email.length > 254) throw new BadRequestException(`email: "${input.email}" is not a valid address`);
+    const labels = [...new Set(input.topics.map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean))];
+    if (labels.length === 0) throw new BadRequestException('topics: give at least one topic');
+    if (labels.length > MAX_TOPICS_PER_SUBSCRIBER) throw new BadRequestException(`topics: at most ${MAX_TOPICS_PER_SUBSCRIBER} topics`);
+    labels.forEach((label, i) => {
+      const problem = validateQuery(label);
+      if (problem) throw new BadRequestException(`topics[${i}] "${label}": ${problem}`);
+    });
+    return this.repo.upsertWithTopics({
+      email,
+      topics: labels.map((label) => ({ label, query: normalizeTopic(label) })),
+      frequency: input.frequency ?? 'instant',
+      status: input.status ?? 'pending',
+      consentSource: input.consentSource,
+    });
+  }
+
+  unsubscribe(id: string): Promise<boolean> {
+    return this.repo.unsubscribe(id);
+  }
+}

@@ -1,0 +1,49 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+
+export type TokenPurpose = 'unsubscribe' | 'manage' | 'confirm';
+
+/** How long a token of each purpose stays valid. Unsubscribe links must keep working for months. */
+const LIFETIME_SECONDS: Record<TokenPurpose, number> = {
+  unsubscribe: 400 * 24 * 3600,
+  manage: 90 * 24 * 3600,
+  confirm: 7 * 24 * 3600,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Purpose-bound, HMAC-signed tokens: `<subscriberId>.<issuedAt base36>.<signature>`. The key is
+ * derived per purpose, so an unsubscribe token never works as a manage token.
+ */
+@Injectable()
+export class TokensService {
+  constructor(private readonly config: AppConfig) {}
+
+  sign(purpose: TokenPurpose, subscriberId: string, now = new Date()): string {
+    const issued = Math.floor(now.getTime() / 1000).toString(36);
+    return `${subscriberId}.${issued}.${this.mac(purpose, `${subscriberId}.${issued}`)}`;
+  }
+
+  /** The subscriber id, or null for any bad, expired or tampered token (callers answer all alike). */
+  verify(purpose: TokenPurpose, token: string, now = new Date()): string | null {
+    if (typeof token !== 'string' || token.length > 200) return null;
+    const parts = token.split('.');
+    if (parts.length !== 3) return null;
+    const [id, issued, sig] = parts;
+    const expected = Buffer.from(this.mac(purpose, `${id}.${issued}`));
+    const given = Buffer.from(sig);
+    const ok = given.length === expected.length && timingSafeEqual(given, expected);
+    if (!ok || !UUID.test(id)) return null;
+    const issuedAt = parseInt(issued, 36);
+    const age = now.getTime() / 1000 - issuedAt;
+    if (!Number.isFinite(issuedAt) || age < -300 || age > LIFETIME_SECONDS[purpose]) return null;
+    return id;
+  }
+
+  private mac(purpose: TokenPurpose, data: string): string {
+    const key = createHmac('sha256', this.config.env.APP_SECRET).update(`paperboy-token:${purpose}`).digest();
+    return createHmac('sha256', key).update(data).digest('base64url');
+  }
+}
