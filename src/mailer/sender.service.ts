@@ -90,7 +90,7 @@ export class SenderService {
       })),
       moreCount: 0,
       moreUrl: null,
-      manageUrl: unsubscribeUrl,
+      manageUrl: null,
       unsubscribeUrl,
       publicUrl: this.config.env.PUBLIC_URL,
       senderName: 'Paperboy',

@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, tableCounts, TestDatabase } from './helpers/test-db';
+import { deleteKeys, TEST_REDIS_URL } from './helpers/test-app';
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'dist/src/cli.js');
+const PAGE = join(ROOT, 'prisma/seed-digests/002_80ae0b6a3b65c4c3.txt');
+
+describe('command line (the built dist/src/cli.js, as users run it)', () => {
+  let db: TestDatabase;
+  const prefix = `pbtest-cli-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'paperboy-cli-'));
+
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error', ...env },
+    });
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error('dist/src/cli.js is missing: `npm test` builds it first (npm run build)');
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await deleteKeys(prefix);
+  });
+
+  it('ingests a page, then reports the same page as a no-op', () => {
+    const first = run(['ingest', PAGE]);
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/002_80ae0b6a3b65c4c3\.txt: digest \d+ \(daily-papers, \d{4}-09-03\) stored: 39 papers, 39 new/);
+    const again = run(['ingest', PAGE]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/was already ingested; nothing stored/);
+  });
+
+  it('rejects a malformed page with the file and line, exit code 2, and stores nothing', async () => {
+    const before = await tableCounts(db.url);
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, 'new\n\nJul 15\n\nOnly a title\n');
+    const r = run(['ingest', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`error: ${bad}: line 5: the paper "Only a title" has no abstract after it`);
+    const badJson = join(dir, 'bad.json');
+    writeFileSync(badJson, '{"date": "2025-01-01", "papers": [{"title": "x"}]}');
+    const j = run(['ingest', badJson]);
+    expect(j.status).toBe(2);
+    expect(j.stderr).toMatch(/bad\.json: papers\[0\]\.abstract: /);
+    expect(run(['ingest', join(dir, 'missing.txt')]).stderr).toMatch(/missing\.txt: cannot read \(ENOENT\)/);
+    expect(await tableCounts(db.url)).toEqual(before);
+  });
+
+  it('refuses invalid configuration, naming the variable', () => {
+    const r = run(['ingest', PAGE], { PORT: 'eighty' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/PORT: /);
+  });
+
+  it('prints usage errors with exit code 2', () => {
+    const r = run(['no-such-command']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown command/);
+  });
+});
