@@ -42,7 +42,8 @@ function printSummary(s: DemoSummary, outbox: string, usesSink: boolean): void {
   out('');
   out(`Paperboy demo: ${s.newDigests} new digest(s) ingested; ${s.digests} digests, ${s.papers} papers and ${s.subscribers} subscribers stored.`);
   out(`${s.matches} paper matches in total; ${s.emailsSent} email(s) sent in this run${s.emailsFailed ? `, ${s.emailsFailed} failed` : ''}.`);
-  for (const r of s.recipients) out(`  ${r.email.padEnd(24)} ${String(r.papers).padStart(3)} papers  (${r.topics.join('; ')})`);
+  for (const r of s.recipients)
+    out(`  ${r.email.padEnd(22)} ${String(r.emails).padStart(2)} email(s), ${String(r.papers).padStart(3)} papers   alerts: ${r.topics.join('; ')}`);
   if (s.emailsSent === 0 && s.newDigests === 0) out('Nothing new to send: every sample digest had been ingested and delivered before.');
   if (usesSink) {
     out('');

@@ -12,7 +12,7 @@ export interface DemoSummary extends PipelineTotals {
   newDigests: number;
   emailsSent: number;
   emailsFailed: number;
-  recipients: { email: string; papers: number; topics: string[] }[];
+  recipients: { email: string; emails: number; papers: number; topics: string[] }[];
 }
 
 @Injectable()

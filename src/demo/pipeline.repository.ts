@@ -41,13 +41,20 @@ export class PipelineRepository {
     return Object.fromEntries(rows.map((r) => [r.status, r._count._all]));
   }
 
-  /** Per subscriber (address, topics) how many papers their emails since `since` carried. */
-  async recipientsSince(since: Date): Promise<{ email: string; papers: number; topics: string[] }[]> {
+  /** Per subscriber (address, topics): how many emails since `since`, and how many papers they carried. */
+  async recipientsSince(since: Date): Promise<{ email: string; emails: number; papers: number; topics: string[] }[]> {
     const rows = await this.prisma.delivery.findMany({
       where: { status: 'sent', sentAt: { gte: since } },
       select: { paperCount: true, subscriber: { select: { email: true, topics: { select: { label: true } } } } },
       orderBy: { subscriber: { email: 'asc' } },
     });
-    return rows.map((r) => ({ email: r.subscriber.email, papers: r.paperCount, topics: r.subscriber.topics.map((t) => t.label) }));
+    const bySubscriber = new Map<string, { email: string; emails: number; papers: number; topics: string[] }>();
+    for (const r of rows) {
+      const entry = bySubscriber.get(r.subscriber.email) ?? { email: r.subscriber.email, emails: 0, papers: 0, topics: r.subscriber.topics.map((t) => t.label) };
+      entry.emails += 1;
+      entry.papers += r.paperCount;
+      bySubscriber.set(entry.email, entry);
+    }
+    return [...bySubscriber.values()];
   }
 }

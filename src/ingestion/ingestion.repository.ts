@@ -16,6 +16,7 @@ export type NewPaperHook = (tx: Prisma.TransactionClient, papers: { id: number; 
 
 export interface StoreDigestResult {
   digestId: number;
+  createdAt: Date;
   created: boolean;
   status: string;
   newPapers: number;
@@ -37,8 +38,8 @@ export class IngestionRepository {
    */
   async storeDigest(d: DigestInput, onNewPapers: NewPaperHook): Promise<StoreDigestResult> {
     const hash = IngestionRepository.contentHash(d);
-    const existing = await this.prisma.digest.findUnique({ where: { contentHash: hash }, select: { id: true, status: true } });
-    if (existing) return { digestId: existing.id, created: false, status: existing.status, newPapers: 0 };
+    const existing = await this.prisma.digest.findUnique({ where: { contentHash: hash }, select: { id: true, status: true, createdAt: true } });
+    if (existing) return { digestId: existing.id, createdAt: existing.createdAt, created: false, status: existing.status, newPapers: 0 };
 
     return this.prisma.$transaction(
       async (tx) => {
@@ -52,12 +53,12 @@ export class IngestionRepository {
         }
         const digest = await tx.digest.create({
           data: { source: d.source, digestDate: d.date, contentHash: hash, paperCount: refs.length },
-          select: { id: true, status: true },
+          select: { id: true, status: true, createdAt: true },
         });
         await tx.digestPaper.createMany({ data: refs.map((r, position) => ({ digestId: digest.id, paperId: r.paperId, position })) });
         const fresh = refs.filter((r) => r.created).map((r) => ({ id: r.paperId, paper: r.paper }));
         if (fresh.length) await onNewPapers(tx, fresh);
-        return { digestId: digest.id, created: true, status: digest.status, newPapers: fresh.length };
+        return { digestId: digest.id, createdAt: digest.createdAt, created: true, status: digest.status, newPapers: fresh.length };
       },
       { timeout: 60_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
     );

@@ -36,7 +36,7 @@ export class IngestionService {
         fresh.map((f) => ({ id: String(f.id), title: f.paper.title, abstract: f.paper.abstract, authors: f.paper.authors })),
       ),
     );
-    if (stored.status === 'ingested') await this.jobs.matchDigest(stored.digestId);
+    if (stored.status === 'ingested') await this.jobs.matchDigest({ id: stored.digestId, createdAt: stored.createdAt });
     const result: IngestResult = {
       digestId: stored.digestId,
       created: stored.created,

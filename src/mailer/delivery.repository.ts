@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DeliveryStatus } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
+import type { RowRef } from '../infra/queue/queues';
 
 export interface DeliveryContent {
   id: number;
@@ -32,7 +33,7 @@ export class DeliveryRepository {
    * issue) and attaches those matches to it, in one transaction. Returns every delivery of the
    * issue still waiting to be sent, so a repeated compose re-queues rather than duplicates.
    */
-  async compose(issueKey: string, scope: ComposeScope): Promise<number[]> {
+  async compose(issueKey: string, scope: ComposeScope): Promise<RowRef[]> {
     const frequencyFilter = scope.kind === 'instant' ? 'instant' : null;
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`
@@ -52,8 +53,7 @@ export class DeliveryRepository {
         UPDATE delivery d SET paper_count = c.n
         FROM (SELECT delivery_id, count(*)::int AS n FROM match WHERE delivery_id IS NOT NULL GROUP BY delivery_id) c
         WHERE d.issue_key = ${issueKey} AND d.status = 'pending' AND c.delivery_id = d.id`;
-      const rows = await tx.delivery.findMany({ where: { issueKey, status: 'pending' }, select: { id: true }, orderBy: { id: 'asc' } });
-      return rows.map((r) => r.id);
+      return tx.delivery.findMany({ where: { issueKey, status: 'pending' }, select: { id: true, createdAt: true }, orderBy: { id: 'asc' } });
     });
   }
 

@@ -15,7 +15,7 @@ export class MatchingProcessor extends WorkerHost {
 
   async process(job: Job<MatchDigestJob>) {
     const result = await this.matching.matchDigest(job.data.digestId);
-    await this.jobs.composeDigest(job.data.digestId);
-    return result;
+    await this.jobs.composeDigest(result.digest);
+    return { ...result, digest: result.digest.id };
   }
 }

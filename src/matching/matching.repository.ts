@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../infra/prisma/prisma.service';
+import type { RowRef } from '../infra/queue/queues';
 import { EnginePaper, TopicMatch } from './engine';
 
 export interface TopicRow {
@@ -75,7 +76,9 @@ export class MatchingRepository {
       ON CONFLICT (subscriber_id, paper_id) DO NOTHING`;
   }
 
-  async markMatched(digestId: number): Promise<void> {
+  /** Marks the digest matched; returns its id and creation time (the follow-up job's key). */
+  async markMatched(digestId: number): Promise<RowRef> {
     await this.prisma.digest.updateMany({ where: { id: digestId, status: 'ingested' }, data: { status: 'matched', matchedAt: new Date() } });
+    return this.prisma.digest.findUniqueOrThrow({ where: { id: digestId }, select: { id: true, createdAt: true } });
   }
 }

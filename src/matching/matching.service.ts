@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import type { RowRef } from '../infra/queue/queues';
 import { CollectionStatsRepository } from './collection-stats.repository';
 import { compileTopics, CompiledTopic, documentTerms, matchPapers, QuerySyntaxError, statTerms } from './engine';
 import { MatchingRepository, TopicRow } from './matching.repository';
 
 export interface MatchDigestResult {
-  digestId: number;
+  digest: RowRef;
   papers: number;
   topics: number;
   topicMatches: number;
@@ -38,8 +39,8 @@ export class MatchingService {
       topics += batch.length;
     }
     const subscriberMatches = await this.repo.fanOut(digestId);
-    await this.repo.markMatched(digestId);
-    const result = { digestId, papers: papers.length, topics, topicMatches, subscriberMatches };
+    const digest = await this.repo.markMatched(digestId);
+    const result = { digest, papers: papers.length, topics, topicMatches, subscriberMatches };
     this.logger.log(`digest ${digestId}: ${papers.length} papers × ${topics} topics → ${topicMatches} topic matches, ${subscriberMatches} subscriber matches`);
     return result;
   }

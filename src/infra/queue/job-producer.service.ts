@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { JOBS, jobIds, QUEUES } from './queues';
+import { JOBS, jobIds, QUEUES, RowRef } from './queues';
 
 /** The only place jobs are added. Callers pass ids; job ids are deterministic. */
 @Injectable()
@@ -11,26 +11,32 @@ export class JobProducer {
     @InjectQueue(QUEUES.mailer) private readonly mailer: Queue,
   ) {}
 
-  async matchDigest(digestId: number): Promise<void> {
-    await this.matching.add(JOBS.matchDigest, { digestId }, { jobId: jobIds.matchDigest(digestId) });
+  async matchDigest(digest: RowRef): Promise<void> {
+    await this.addOnce(this.matching, JOBS.matchDigest, { digestId: digest.id }, jobIds.matchDigest(digest));
   }
 
-  async composeDigest(digestId: number): Promise<void> {
-    await this.mailer.add(JOBS.composeDigest, { digestId }, { jobId: jobIds.composeDigest(digestId) });
+  async composeDigest(digest: RowRef): Promise<void> {
+    await this.addOnce(this.mailer, JOBS.composeDigest, { digestId: digest.id }, jobIds.composeDigest(digest));
   }
 
   /** Enqueues sends in batches (one round trip per chunk). */
-  async sendDeliveries(deliveryIds: number[]): Promise<void> {
+  async sendDeliveries(deliveries: RowRef[]): Promise<void> {
     const chunk = 1000;
-    for (let i = 0; i < deliveryIds.length; i += chunk) {
+    for (let i = 0; i < deliveries.length; i += chunk) {
       await this.mailer.addBulk(
-        deliveryIds.slice(i, i + chunk).map((deliveryId) => ({
-          name: JOBS.send,
-          data: { deliveryId },
-          opts: { jobId: jobIds.send(deliveryId) },
-        })),
+        deliveries.slice(i, i + chunk).map((d) => ({ name: JOBS.send, data: { deliveryId: d.id }, opts: { jobId: jobIds.send(d) } })),
       );
     }
+  }
+
+  /**
+   * Adds a job unless one with this id is waiting or running. A job that failed for good is
+   * removed first, so asking again (e.g. re-ingesting a digest whose matching failed) retries it.
+   */
+  private async addOnce(queue: Queue, name: string, data: object, jobId: string): Promise<void> {
+    const existing = await queue.getJob(jobId);
+    if (existing && (await existing.isFailed())) await existing.remove();
+    await queue.add(name, data, { jobId });
   }
 
   /** Jobs not yet finished, per queue (for the demo's wait and for health output). */

@@ -25,11 +25,21 @@ export interface SendJob {
   deliveryId: number;
 }
 
-/** Deterministic job ids: adding the same work twice is a no-op while the job is retained. */
+/** A row the job is about: its id, and when it was created. */
+export interface RowRef {
+  id: number;
+  createdAt: Date;
+}
+
+/**
+ * Deterministic job ids: adding the same work twice is a no-op while the job is retained. The
+ * row's creation time is part of the id, so a database restored or recreated under the same
+ * Redis never collides with jobs retained from the old rows.
+ */
 export const jobIds = {
-  matchDigest: (digestId: number) => `match-digest-${digestId}`,
-  composeDigest: (digestId: number) => `compose-digest-${digestId}`,
-  send: (deliveryId: number) => `send-${deliveryId}`,
+  matchDigest: (d: RowRef) => `match-digest-${d.id}-${d.createdAt.getTime()}`,
+  composeDigest: (d: RowRef) => `compose-digest-${d.id}-${d.createdAt.getTime()}`,
+  send: (d: RowRef) => `send-${d.id}-${d.createdAt.getTime()}`,
 };
 
 /** Attempts, backoff and retention, in one place. */
