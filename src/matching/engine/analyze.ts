@@ -1,0 +1,101 @@
+import { scanTokens, tokenize, Token } from './tokenize';
+import type { EnginePaper } from './types';
+
+/** Occurrences of each stem in one field, as a flat [start, end, start, end, …] list sorted by start. */
+export interface FieldIndex {
+  length: number;
+  occ: Map<string, number[]>;
+}
+
+export interface AnalyzedPaper {
+  id: string;
+  title: FieldIndex;
+  abstract: FieldIndex;
+  author: FieldIndex;
+}
+
+/** Positions left between two authors so that a name never runs into the next one. */
+const AUTHOR_GAP = 4;
+
+function indexTokens(tokens: Token[], length: number): FieldIndex {
+  const occ = new Map<string, number[]>();
+  let unsorted = false;
+  for (const t of tokens) {
+    let list = occ.get(t.stem);
+    if (!list) {
+      list = [];
+      occ.set(t.stem, list);
+    } else if (list[list.length - 2] > t.start) {
+      unsorted = true;
+    }
+    list.push(t.start, t.end);
+  }
+  if (unsorted) sortOccurrences(occ);
+  return { length, occ };
+}
+
+function sortOccurrences(occ: Map<string, number[]>): void {
+  for (const [stem, list] of occ) {
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < list.length; i += 2) pairs.push([list[i], list[i + 1]]);
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    occ.set(stem, pairs.flat());
+  }
+}
+
+export function analyzeField(text: string): FieldIndex {
+  const occ = new Map<string, number[]>();
+  let unsorted = false;
+  const length = scanTokens(text ?? '', 0, (stem, start, end) => {
+    const list = occ.get(stem);
+    if (!list) {
+      occ.set(stem, [start, end]);
+      return;
+    }
+    if (list[list.length - 2] > start) unsorted = true;
+    list.push(start, end);
+  });
+  if (unsorted) sortOccurrences(occ);
+  return { length, occ };
+}
+
+export function analyzeAuthors(authors: string[] | undefined): FieldIndex {
+  const all: Token[] = [];
+  let pos = 0;
+  for (const a of authors ?? []) {
+    const { tokens, length } = tokenize(a, pos);
+    all.push(...tokens);
+    pos += length + AUTHOR_GAP;
+  }
+  return indexTokens(all, pos);
+}
+
+export function analyzePaper(paper: EnginePaper): AnalyzedPaper {
+  return {
+    id: paper.id,
+    title: analyzeField(paper.title),
+    abstract: analyzeField(paper.abstract),
+    author: analyzeAuthors(paper.authors),
+  };
+}
+
+/** Key under which the document frequency of two adjacent stems is kept. */
+export function bigramKey(a: string, b: string): string {
+  return `${a} ${b}`;
+}
+
+/** Adds the field's stems and adjacent-stem bigrams (joined compounds included) to `into`. */
+export function collectFieldTerms(text: string, into: Set<string>): void {
+  const { tokens } = tokenize(text ?? '');
+  const byStart = new Map<number, string[]>();
+  for (const t of tokens) {
+    into.add(t.stem);
+    const list = byStart.get(t.start);
+    if (list) list.push(t.stem);
+    else byStart.set(t.start, [t.stem]);
+  }
+  for (const t of tokens) {
+    const next = byStart.get(t.end + 1);
+    if (next) for (const n of next) into.add(bigramKey(t.stem, n));
+  }
+}

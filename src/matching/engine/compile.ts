@@ -1,0 +1,262 @@
+import { bigramKey } from './analyze';
+import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
+import { tokenize } from './tokenize';
+import { getDefaultVocabulary, Vocabulary, VocabForm } from './vocabulary';
+
+/** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
+export interface Slot {
+  alts: string[][];
+  /** Text shown in explanations, parallel to alts. */
+  altText: string[];
+  text: string;
+}
+
+/** One way of spelling a query text: a sequence of slots to find near each other. */
+export interface Pattern {
+  slots: Slot[];
+  /** True for the spelling the user typed; false for vocabulary variants. */
+  primary: boolean;
+}
+
+export interface LeafNode {
+  kind: 'leaf';
+  field: Field;
+  /** Quoted phrase: the slots must appear adjacent and in order. */
+  exact: boolean;
+  text: string;
+  /** patterns[0] is the typed spelling. */
+  patterns: Pattern[];
+}
+export interface AndNode {
+  kind: 'and';
+  positive: CompiledNode[];
+  negative: CompiledNode[];
+}
+export interface OrNode {
+  kind: 'or';
+  children: CompiledNode[];
+}
+export type CompiledNode = LeafNode | AndNode | OrNode;
+
+export interface CompiledTopic {
+  id: string;
+  query: string;
+  ast: QueryNode;
+  root: CompiledNode;
+}
+
+const MAX_PATTERNS = 8;
+
+function slotsOf(text: string): Slot[] {
+  const { tokens, length } = tokenize(text);
+  const primary: string[] = new Array(length);
+  const surface: string[] = new Array(length);
+  const joinedAt = new Map<number, { end: number; stem: string; surface: string }>();
+  for (const t of tokens) {
+    if (t.start === t.end && primary[t.start] === undefined) {
+      primary[t.start] = t.stem;
+      surface[t.start] = t.surface;
+    } else if (!joinedAt.has(t.start) || joinedAt.get(t.start)!.end < t.end) {
+      joinedAt.set(t.start, { end: t.end, stem: t.stem, surface: t.surface });
+    }
+  }
+  const slots: Slot[] = [];
+  for (let p = 0; p < length; ) {
+    const j = joinedAt.get(p);
+    if (j) {
+      const parts = primary.slice(p, j.end + 1);
+      const alts = parts.join(' ') === j.stem ? [parts] : [parts, [j.stem]];
+      slots.push({ alts, altText: alts.map(() => j.surface), text: j.surface });
+      p = j.end + 1;
+    } else {
+      slots.push({ alts: [[primary[p]]], altText: [surface[p]], text: surface[p] });
+      p++;
+    }
+  }
+  return slots;
+}
+
+function startsWith(seq: string[], at: number, form: string[]): boolean {
+  if (at + form.length > seq.length) return false;
+  for (let i = 0; i < form.length; i++) if (seq[at + i] !== form[i]) return false;
+  return true;
+}
+
+function containsSub(form: string[], sub: string[]): boolean {
+  for (let i = 0; i + sub.length <= form.length; i++) if (startsWith(form, i, sub)) return true;
+  return false;
+}
+
+/**
+ * Vocabulary variants: a run of slots that spells a vocabulary form may be written as any form of
+ * its group ("reinforcement learning" ↔ "RL"); a run of two or more stems inside a longer form may
+ * also be written as that form's group ("preference optimization" ⊂ "direct preference
+ * optimization" = DPO), since the longer concept is a specific instance of the shorter.
+ */
+function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
+  // Each slot's first alternative is its typed spelling; vocabulary runs must align with slots.
+  const seq: string[] = [];
+  const slotStart: number[] = [];
+  for (const s of slots) {
+    slotStart.push(seq.length);
+    seq.push(...s.alts[0]);
+  }
+  const ranges: { from: number; to: number; forms: VocabForm[]; text: string }[] = [];
+  for (let a = 0; a < slots.length; a++) {
+    for (let b = slots.length - 1; b >= a; b--) {
+      const start = slotStart[a];
+      const end = slotStart[b] + slots[b].alts[0].length;
+      const sub = seq.slice(start, end);
+      const same = new Set<number>();
+      const narrower = new Set<number>();
+      for (const { group, form } of vocab.byFirstStem.get(sub[0]) ?? []) {
+        if (form.stems.length === sub.length && startsWith(sub, 0, form.stems)) same.add(group);
+      }
+      if (sub.length >= 2) {
+        for (const g of vocab.byContainedStem.get(sub[0]) ?? []) {
+          if (!same.has(g) && vocab.groups[g].some((f) => f.stems.length > sub.length && containsSub(f.stems, sub))) {
+            narrower.add(g);
+          }
+        }
+      }
+      if (same.size === 0 && narrower.size === 0) continue;
+      const forms: VocabForm[] = [{ stems: sub, text: slots.slice(a, b + 1).map((s) => s.text).join(' ') }];
+      const seen = new Set([sub.join(' ')]);
+      const add = (f: VocabForm) => {
+        const key = f.stems.join(' ');
+        if (!seen.has(key)) {
+          seen.add(key);
+          forms.push(f);
+        }
+      };
+      for (const g of [...same].sort((x, y) => x - y)) vocab.groups[g].forEach(add);
+      // Of a narrower concept only its one-word abbreviations: its longer spellings already contain
+      // the query's words or one of their abbreviations.
+      for (const g of [...narrower].sort((x, y) => x - y)) {
+        vocab.groups[g].filter((f) => f.stems.length === 1).forEach(add);
+      }
+      ranges.push({ from: a, to: b, forms, text: forms[0].text });
+    }
+  }
+  const patterns: Pattern[] = [];
+  for (const r of ranges) {
+    if (patterns.length >= MAX_PATTERNS - 1) break;
+    const merged: Slot = {
+      alts: r.forms.map((f) => f.stems),
+      altText: r.forms.map((f) => f.text),
+      text: r.text,
+    };
+    // Keep the typed spelling of a single slot's own alternatives (e.g. joined compounds).
+    if (r.from === r.to) {
+      for (let i = 1; i < slots[r.from].alts.length; i++) {
+        const alt = slots[r.from].alts[i];
+        if (merged.alts.some((a) => a.join(' ') === alt.join(' '))) continue;
+        merged.alts.push(alt);
+        merged.altText.push(slots[r.from].altText[i]);
+      }
+    }
+    patterns.push({ slots: [...slots.slice(0, r.from), merged, ...slots.slice(r.to + 1)], primary: false });
+  }
+  return patterns;
+}
+
+function compileText(node: Extract<QueryNode, { kind: 'text' }>, vocab: Vocabulary): LeafNode {
+  const slots = slotsOf(node.text);
+  if (slots.length === 0) {
+    throw new QuerySyntaxError(`"${node.text}" has no searchable words (stop words and punctuation are ignored)`);
+  }
+  const patterns: Pattern[] = [{ slots, primary: true }];
+  if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
+  return { kind: 'leaf', field: node.field, exact: node.quoted, text: node.text, patterns };
+}
+
+function compileNode(node: QueryNode, vocab: Vocabulary): CompiledNode {
+  switch (node.kind) {
+    case 'text':
+      return compileText(node, vocab);
+    case 'or':
+      return { kind: 'or', children: node.children.map((c) => compileNode(c, vocab)) };
+    case 'not':
+      return { kind: 'and', positive: [], negative: [compileNode(node.child, vocab)] };
+    case 'and': {
+      const positive: CompiledNode[] = [];
+      const negative: CompiledNode[] = [];
+      for (const c of node.children) {
+        if (c.kind === 'not') negative.push(compileNode(c.child, vocab));
+        else positive.push(compileNode(c, vocab));
+      }
+      return { kind: 'and', positive, negative };
+    }
+  }
+}
+
+export function compileQuery(id: string, query: string, vocab: Vocabulary = getDefaultVocabulary()): CompiledTopic {
+  const ast = parseQuery(query);
+  return { id, query, ast, root: compileNode(ast, vocab) };
+}
+
+/** null when the query is valid, else what is wrong with it. */
+export function validateQuery(query: string): string | null {
+  try {
+    compileQuery('', query);
+    return null;
+  } catch (e) {
+    if (e instanceof QuerySyntaxError) return e.message;
+    throw e;
+  }
+}
+
+/** Compiles distinct topic queries once; the message of a QuerySyntaxError names the topic. */
+export function compileTopics(topics: { id: string; query: string }[], vocab: Vocabulary = getDefaultVocabulary()): CompiledTopic[] {
+  return topics.map((t) => {
+    try {
+      return compileQuery(t.id, t.query, vocab);
+    } catch (e) {
+      if (e instanceof QuerySyntaxError) throw new QuerySyntaxError(`topic ${t.id}: ${e.message}`);
+      throw e;
+    }
+  });
+}
+
+export function forEachLeaf(node: CompiledNode, fn: (leaf: LeafNode) => void): void {
+  if (node.kind === 'leaf') fn(node);
+  else if (node.kind === 'or') node.children.forEach((c) => forEachLeaf(c, fn));
+  else {
+    node.positive.forEach((c) => forEachLeaf(c, fn));
+    node.negative.forEach((c) => forEachLeaf(c, fn));
+  }
+}
+
+/** The df keys needed to score an alternative spelling: its stem, or the bigrams of a stem sequence. */
+export function altKeys(alt: string[]): string[] {
+  if (alt.length === 1) return [alt[0]];
+  const keys: string[] = [];
+  for (let i = 0; i + 1 < alt.length; i++) keys.push(bigramKey(alt[i], alt[i + 1]));
+  return keys;
+}
+
+/** Keys for the document frequency of a whole pattern read as a phrase: bigrams across slot boundaries. */
+export function patternBoundaryKeys(p: Pattern): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i + 1 < p.slots.length; i++) {
+    const keys: string[] = [];
+    for (const a of p.slots[i].alts) for (const b of p.slots[i + 1].alts) keys.push(bigramKey(a[a.length - 1], b[0]));
+    out.push(keys);
+  }
+  return out;
+}
+
+/** Every df key the scorer will ask the statistics for, sorted, without duplicates. */
+export function statTerms(topics: CompiledTopic[]): string[] {
+  const keys = new Set<string>();
+  for (const t of topics) {
+    forEachLeaf(t.root, (leaf) => {
+      if (leaf.field === 'author') return;
+      for (const p of leaf.patterns) {
+        for (const s of p.slots) for (const a of s.alts) for (const k of altKeys(a)) keys.add(k);
+        for (const ks of patternBoundaryKeys(p)) for (const k of ks) keys.add(k);
+      }
+    });
+  }
+  return [...keys].sort();
+}

@@ -1,0 +1,11 @@
+export type { EnginePaper, TopicMatch } from './types';
+export { QuerySyntaxError, parseQuery, MAX_QUERY_LENGTH } from './query-parser';
+export type { QueryNode, Field } from './query-parser';
+export { compileTopics, compileQuery, validateQuery, statTerms } from './compile';
+export type { CompiledTopic } from './compile';
+export { documentTerms, fieldLengths, InMemoryStats } from './stats';
+export type { CollectionStats } from './stats';
+export { matchPapers, matchBatch, PaperBatch } from './matcher';
+export type { MatchOptions } from './matcher';
+export { FanoutIndex } from './fanout-index';
+export type { SubscriberFanout } from './fanout-index';

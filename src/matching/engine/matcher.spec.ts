@@ -1,0 +1,197 @@
+import { compileTopics, EnginePaper, InMemoryStats, matchPapers, PaperBatch, statTerms, documentTerms, matchBatch } from './index';
+
+/** Generic machine-learning abstracts, so that common words get realistic (low) IDF. */
+const FILLER = [
+  'We propose a new method for training deep models on large datasets and evaluate it on standard benchmarks.',
+  'Our models achieve strong results on image classification while using fewer resources than prior models.',
+  'We study optimization of neural networks and show that the learned models generalize better in practice.',
+  'A framework for learning representations from data, with experiments on language and vision models.',
+  'We analyse the training dynamics of large models and report results across several architectures.',
+  'This paper presents an efficient algorithm for inference in probabilistic models with theoretical guarantees.',
+  'We introduce a benchmark for evaluating models on reasoning tasks and compare many recent approaches.',
+  'Experiments on graphs, text and images show that the proposed approach improves accuracy of the models.',
+];
+
+let seq = 0;
+function paper(title: string, abstract: string, extra: Partial<EnginePaper> = {}): EnginePaper {
+  return { id: `P${String(seq++).padStart(3, '0')}`, title, abstract, ...extra };
+}
+
+function background(n: number): EnginePaper[] {
+  return Array.from({ length: n }, (_, i) => paper(`Study ${i} of learning systems`, FILLER[i % FILLER.length]));
+}
+
+function run(query: string, papers: EnginePaper[], statsPapers: EnginePaper[] = papers) {
+  const topics = compileTopics([{ id: 't', query }]);
+  return matchPapers(topics, papers, InMemoryStats.fromPapers(statsPapers)).get('t') ?? [];
+}
+
+const ids = (ms: { paperId: string }[]) => ms.map((m) => m.paperId);
+
+describe('matching engine', () => {
+  const bg = background(40);
+
+  it('ranks a title match above an abstract-only match', () => {
+    const inTitle = paper('Guidance for diffusion models', 'We improve sampling quality with a simple change.');
+    const inAbstract = paper('Better sampling', 'We improve the sampling of diffusion models with a simple change.');
+    const result = run('diffusion models', [...bg, inAbstract, inTitle]);
+    expect(ids(result)).toEqual([inTitle.id, inAbstract.id]);
+    expect(result[0].why).toContain('in title');
+  });
+
+  it('ranks the phrase above the same words scattered', () => {
+    const phrase = paper('Sampling methods', 'We study scaling laws of transformers trained with various budgets.');
+    const scattered = paper('Sampling methods', 'We study scaling of transformers; conservation laws are trained with various budgets.');
+    const result = run('scaling laws', [...bg, scattered, phrase]);
+    expect(result[0].paperId).toBe(phrase.id);
+    expect(result[0].why).toBe('phrase "scaling laws" in abstract');
+    const scatteredScore = result.find((m) => m.paperId === scattered.id)?.score ?? 0;
+    expect(result[0].score).toBeGreaterThan(scatteredScore);
+  });
+
+  it('does not send papers that only share the generic word of a multi-word alert', () => {
+    const onTopic = paper('Diffusion models for audio', 'We train diffusion models on speech.');
+    expect(bg.filter((p) => /models/.test(p.abstract)).length).toBeGreaterThan(10);
+    expect(ids(run('diffusion models', [...bg, onTopic]))).toEqual([onTopic.id]);
+  });
+
+  it('drops papers holding an excluded word or phrase', () => {
+    const keep = paper('Network pruning at scale', 'We prune convolutional networks.');
+    const dropWord = paper('Network pruning for speech', 'We prune networks for audio models.');
+    const dropPhrase = paper('Network pruning', 'We prune large language models after training.');
+    const papers = [...bg, keep, dropWord, dropPhrase];
+    expect(ids(run('network pruning', papers))).toEqual(expect.arrayContaining([keep.id, dropWord.id, dropPhrase.id]));
+    expect(ids(run('network pruning -audio', papers))).not.toContain(dropWord.id);
+    expect(ids(run('network pruning -"language models"', papers))).not.toContain(dropPhrase.id);
+    // An excluded phrase only excludes the phrase, not its words apart.
+    const apart = paper('Network pruning', 'We prune models of language and vision.');
+    expect(ids(run('network pruning -"language models"', [...papers, apart]))).toContain(apart.id);
+    // Exclusions also catch abbreviations of what they name.
+    const abbreviated = paper('Network pruning for LLMs', 'We prune networks.');
+    expect(ids(run('network pruning -"large language models"', [...papers, abbreviated]))).not.toContain(abbreviated.id);
+  });
+
+  it('ignores case, punctuation, hyphenation and inflection', () => {
+    const a = paper('Test-Time Adaptation under shift', 'A method.');
+    const b = paper('On test time adaptations', 'Another method.');
+    const c = paper('TESTTIME ADAPTATION!', 'A third method.');
+    const result = run('test-time adaptation', [...bg, a, b, c]);
+    expect(ids(result).sort()).toEqual([a.id, b.id, c.id].sort());
+    expect(ids(run('test time adaptations', [...bg, a, b]))).toEqual(expect.arrayContaining([a.id, b.id]));
+  });
+
+  it('matches fine-tuning, finetuning and fine tuning', () => {
+    const a = paper('Efficient fine-tuning', 'We adapt models.');
+    const b = paper('Efficient finetuning', 'We adapt models.');
+    const c = paper('Efficient fine tuning', 'We adapt models.');
+    for (const q of ['fine-tuning', 'finetuning', 'fine tuning']) {
+      expect(ids(run(q, [...bg, a, b, c])).sort()).toEqual([a.id, b.id, c.id].sort());
+    }
+  });
+
+  it('finds abbreviations from their expansion and expansions from their abbreviation', () => {
+    const abbr = paper('Agents built on LLMs', 'We evaluate tool use.');
+    const full = paper('Agents built on large language models', 'We evaluate tool use.');
+    expect(ids(run('large language models', [...bg, abbr, full])).sort()).toEqual([abbr.id, full.id].sort());
+    expect(ids(run('LLM', [...bg, abbr, full])).sort()).toEqual([abbr.id, full.id].sort());
+    const rl = paper('Offline RL with world models', 'We study model-based RL.');
+    expect(ids(run('reinforcement learning', [...bg, rl]))).toEqual([rl.id]);
+    expect(run('model-based reinforcement learning', [...bg, rl])[0]?.why).toContain('model-based RL');
+  });
+
+  it('counts the abbreviation of a more specific concept as the general one', () => {
+    const dpo = paper('Aligning chat models with DPO', 'We study DPO variants for alignment.');
+    expect(ids(run('preference optimization', [...bg, dpo]))).toEqual([dpo.id]);
+  });
+
+  it('restricts title: and abstract: to their field', () => {
+    const t = paper('Pruning transformers', 'We study efficiency.');
+    const a = paper('Efficient transformers', 'We study pruning.');
+    expect(ids(run('title:pruning', [...bg, t, a]))).toEqual([t.id]);
+    expect(ids(run('abstract:pruning', [...bg, t, a]))).toEqual([a.id]);
+  });
+
+  it('matches author: against author names only', () => {
+    const byHer = paper('Graph networks', 'We study message passing.', { authors: ['Ada Lovelace', 'Alan Turing'] });
+    const aboutHer = paper('Lovelace and the engine', 'A historical note on computing.', { authors: ['Charles Babbage'] });
+    expect(ids(run('author:lovelace', [...bg, byHer, aboutHer]))).toEqual([byHer.id]);
+    expect(ids(run('author:"ada lovelace"', [...bg, byHer, aboutHer]))).toEqual([byHer.id]);
+    // A name split across two authors is not that name.
+    expect(ids(run('author:"lovelace alan"', [...bg, byHer]))).toEqual([]);
+  });
+
+  it('evaluates OR and parentheses', () => {
+    const protein = paper('Protein transformers', 'We study attention.');
+    const molecule = paper('Molecule transformers', 'We study attention.');
+    const audio = paper('Audio transformers', 'We study attention.');
+    const proteinOnly = paper('Protein folding', 'We study structure.');
+    const papers = [...bg, protein, molecule, audio, proteinOnly];
+    expect(ids(run('(protein OR molecule) transformers', papers)).sort()).toEqual([protein.id, molecule.id].sort());
+    expect(ids(run('protein OR molecule', papers)).sort()).toEqual([protein.id, molecule.id, proteinOnly.id].sort());
+  });
+
+  it('requires a quoted phrase to appear as a phrase', () => {
+    const phrase = paper('Neural collapse in practice', 'Last-layer features.');
+    const apart = paper('Collapse of neural features', 'Neural networks and collapse.');
+    expect(ids(run('"neural collapse"', [...bg, phrase, apart]))).toEqual([phrase.id]);
+  });
+
+  it('is deterministic and breaks score ties by paper id', () => {
+    const x = paper('Pruning', 'Same text.');
+    const y = paper('Pruning', 'Same text.');
+    const papers = [...bg, y, x];
+    const first = run('pruning', papers);
+    expect(first.map((m) => m.score)).toEqual([first[0].score, first[0].score]);
+    expect(ids(first)).toEqual([x.id, y.id].sort());
+    expect(run('pruning', papers)).toEqual(first);
+  });
+
+  it('scores a small digest against the statistics of a larger collection', () => {
+    const digest = [paper('Diffusion models for proteins', 'We generate structures.'), ...bg.slice(0, 5)];
+    const collection = [...bg, ...digest];
+    const result = run('diffusion models', digest, collection);
+    expect(ids(result)).toEqual([digest[0].id]);
+  });
+
+  it('gives the same answer with and without the candidate index', () => {
+    const papers = [
+      ...bg,
+      paper('Diffusion models', 'Score-based generative models and guidance.'),
+      paper('Network pruning', 'We prune networks of models with magnitude criteria.'),
+      paper('RLHF for LLMs', 'Reinforcement learning from human feedback with DPO.'),
+      paper('Model-based RL', 'World models for planning in reinforcement learning.'),
+    ];
+    const topics = compileTopics(
+      ['diffusion models', 'pruning', 'reinforcement learning', 'model-based reinforcement learning', '"score-based" -guidance', 'LLM OR RL', 'title:(pruning OR diffusion) models'].map(
+        (query, i) => ({ id: `q${i}`, query }),
+      ),
+    );
+    const stats = InMemoryStats.fromPapers(papers);
+    const batch = new PaperBatch(papers);
+    expect(matchBatch(topics, batch, stats)).toEqual(matchBatch(topics, batch, stats, { exhaustive: true }));
+  });
+
+  it('asks the statistics only for keys that documentTerms counts', () => {
+    const p = paper('Model-based reinforcement learning with test-time adaptation', 'LLM agents and fine-tuning.');
+    const topics = compileTopics([{ id: 'a', query: 'model-based reinforcement learning' }, { id: 'b', query: 'test-time adaptation' }]);
+    const terms = new Set(documentTerms(p));
+    const needed = statTerms(topics);
+    expect(needed.length).toBeGreaterThan(0);
+    for (const k of ['model base', 'modelbas', 'reinforc', 'learn', 'reinforc learn', 'base reinforc', 'test time', 'time adapt']) {
+      expect(needed).toContain(k);
+      expect(terms).toContain(k);
+    }
+  });
+
+  it('keeps incremental statistics equal to statistics built at once', () => {
+    const papers = [...bg.slice(0, 5), paper('Diffusion models', 'Guidance.')];
+    const incremental = new InMemoryStats();
+    for (const p of papers) incremental.add(p);
+    const once = InMemoryStats.fromPapers(papers);
+    expect(incremental.docCount).toBe(once.docCount);
+    expect(incremental.avgAbstractLength).toBe(once.avgAbstractLength);
+    for (const t of documentTerms(papers[5])) expect(incremental.df(t)).toBe(once.df(t));
+    expect(once.df('diffus')).toBe(1);
+    expect(once.df('diffus model')).toBe(1);
+  });
+});

@@ -1,0 +1,802 @@
+import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
+import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
+import type { CollectionStats } from './stats';
+import type { EnginePaper, TopicMatch } from './types';
+
+/**
+ * Scoring (see docs/matching.md). Each query concept (a plain-word run, a quoted phrase, an OR
+ * group) gets a BM25F-style score from its words and, for several words, from the whole phrase
+ * (adjacent, or near each other), with IDF from the collection statistics and title occurrences
+ * weighted above abstract ones. A word of a multi-word concept counts in proportion to its
+ * association with the phrase in the collection (df(phrase) / df(word)). The concept's score is
+ * divided by its reference score: what a paper of average length earns by stating the concept
+ * verbatim once in its abstract. A paper is sent when every required concept reaches half of
+ * that reference (MEMBERSHIP) and no exclusion is present; it is ranked by the sum of the
+ * concepts' ratio × reference.
+ */
+export const K1 = 1.2;
+export const SAT_MAX = K1 + 1;
+export const TITLE_WEIGHT = 3;
+export const ABSTRACT_WEIGHT = 1;
+export const TITLE_B = 0.3;
+export const ABSTRACT_B = 0.75;
+export const PHRASE_WEIGHT = 1;
+export const MEMBERSHIP = 0.5;
+/** Words further apart than this many other content words do not count as near each other. */
+export const MAX_GAP = 8;
+const OUT_OF_ORDER = 0.8;
+
+type FieldName = 'title' | 'abstract' | 'author';
+
+const EMPTY: number[] = [];
+
+/** Occurrences of one spelling (stem sequence) of a slot, as flat [start, end, …] pairs sorted by start. */
+function altOccurrences(alt: string[], field: FieldIndex): number[] {
+  const first = field.occ.get(alt[0]);
+  if (!first) return EMPTY;
+  if (alt.length === 1) return first;
+  const rest: number[][] = [];
+  for (let k = 1; k < alt.length; k++) {
+    const l = field.occ.get(alt[k]);
+    if (!l) return EMPTY;
+    rest.push(l);
+  }
+  const out: number[] = [];
+  for (let i = 0; i < first.length; i += 2) {
+    let end = first[i + 1];
+    let ok = true;
+    for (const l of rest) {
+      let found = -1;
+      for (let j = 0; j < l.length; j += 2) {
+        if (l[j] === end + 1) {
+          found = l[j + 1];
+          break;
+        }
+        if (l[j] > end + 1) break;
+      }
+      if (found < 0) {
+        ok = false;
+        break;
+      }
+      end = found;
+    }
+    if (ok) out.push(first[i], end);
+  }
+  return out;
+}
+
+/** Occurrences of a slot (any spelling) in a field, flat [start, end, …] pairs, one per start position. */
+function slotOccurrences(slot: Slot, field: FieldIndex): number[] {
+  if (slot.alts.length === 1) return altOccurrences(slot.alts[0], field);
+  let out: number[] | undefined;
+  let many = false;
+  for (const alt of slot.alts) {
+    const o = altOccurrences(alt, field);
+    if (o.length === 0) continue;
+    if (!out) out = o;
+    else {
+      if (!many) out = out.slice();
+      many = true;
+      for (let i = 0; i < o.length; i++) out.push(o[i]);
+    }
+  }
+  if (!out) return EMPTY;
+  if (!many) return out;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < out.length; i += 2) pairs.push([out[i], out[i + 1]]);
+  pairs.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  const flat: number[] = [];
+  for (const [st, en] of pairs) if (flat.length === 0 || flat[flat.length - 2] !== st) flat.push(st, en);
+  return flat;
+}
+
+/** Which spelling of a slot a field uses first, for explanations. */
+function matchedAlt(slot: Slot, field: FieldIndex): number {
+  let best = -1;
+  let bestStart = Infinity;
+  slot.alts.forEach((alt, a) => {
+    const o = altOccurrences(alt, field);
+    if (o.length && o[0] < bestStart) {
+      best = a;
+      bestStart = o[0];
+    }
+  });
+  return Math.max(0, best);
+}
+
+interface Window {
+  start: number;
+  end: number;
+  q: number;
+  exact: boolean;
+}
+
+/**
+ * Phrase evidence in one field: the smallest windows holding one occurrence of every slot,
+ * non-overlapping, each worth 1 when adjacent and in order, less with words in between or out of order.
+ */
+function phraseWindows(occs: number[][]): Window[] {
+  const n = occs.length;
+  const merged: number[][] = [];
+  for (let s = 0; s < n; s++) {
+    const o = occs[s];
+    for (let i = 0; i < o.length; i += 2) merged.push([o[i], o[i + 1], s]);
+  }
+  merged.sort((x, y) => x[0] - y[0] || x[2] - y[2]);
+  const lastStart = new Array<number>(n).fill(-1);
+  const lastEnd = new Array<number>(n).fill(-1);
+  let seen = 0;
+  const windows: Window[] = [];
+  for (const [st, en, s] of merged) {
+    if (lastStart[s] < 0) seen++;
+    lastStart[s] = st;
+    lastEnd[s] = en;
+    if (seen < n) continue;
+    let start = Infinity;
+    let end = -1;
+    let covered = 0;
+    let inOrder = true;
+    let prevStart = -1;
+    for (let k = 0; k < n; k++) {
+      if (lastStart[k] < start) start = lastStart[k];
+      if (lastEnd[k] > end) end = lastEnd[k];
+      covered += lastEnd[k] - lastStart[k] + 1;
+      if (lastStart[k] <= prevStart) inOrder = false;
+      prevStart = lastStart[k];
+    }
+    const gap = end - start + 1 - covered;
+    if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
+    windows.push({ start, end, q: (inOrder ? 1 : OUT_OF_ORDER) / (1 + gap), exact: inOrder && gap === 0 });
+  }
+  if (windows.length <= 1) return windows;
+  windows.sort((a, b) => b.q - a.q || a.start - b.start);
+  const chosen: Window[] = [];
+  for (const w of windows) {
+    if (chosen.every((c) => w.end < c.start || w.start > c.end)) chosen.push(w);
+  }
+  return chosen;
+}
+
+function sat(x: number): number {
+  return (x * SAT_MAX) / (K1 + x);
+}
+
+/**
+ * df keys are interned to integers once per compiled pattern, so one matching run looks each
+ * distinct key up in the statistics once, however many topics share it.
+ */
+const keyIds = new Map<string, number>();
+const keyNames: string[] = [];
+function keyId(key: string): number {
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = keyNames.push(key) - 1;
+    keyIds.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * Per-pattern data: its df key ids (fixed) and the statistics-dependent numbers, recomputed in
+ * place, without allocating, for each new scorer (i.e. each matching run).
+ */
+interface PatternInfo {
+  /** Per slot, per spelling: the df key ids of that spelling. */
+  slotKeys: number[][][];
+  boundaryKeys: number[][];
+  owner: object | undefined;
+  slotIdf: Float64Array;
+  /** How often a paper with this word also has the whole phrase, in the collection. */
+  association: Float64Array;
+  /** slotIdf × association: the most a slot's words can add, before saturation. */
+  bound: Float64Array;
+  /** Slot indexes by increasing bound. */
+  order: Int32Array;
+  phraseIdf: number;
+  reference: number;
+}
+
+const infoCache = new WeakMap<Pattern, PatternInfo>();
+
+function infoOf(p: Pattern): PatternInfo {
+  let info = infoCache.get(p);
+  if (!info) {
+    const n = p.slots.length;
+    info = {
+      slotKeys: p.slots.map((s) => s.alts.map((a) => altKeys(a).map(keyId))),
+      boundaryKeys: patternBoundaryKeys(p).map((ks) => ks.map(keyId)),
+      owner: undefined,
+      slotIdf: new Float64Array(n),
+      association: new Float64Array(n),
+      bound: new Float64Array(n),
+      order: new Int32Array(n),
+      phraseIdf: 0,
+      reference: 0,
+    };
+    infoCache.set(p, info);
+  }
+  return info;
+}
+
+/**
+ * df of each interned key for the current scorer, shared by all scorers (one run at a time in
+ * this thread) and told apart by generation, so a run allocates nothing per key.
+ */
+let dfCache = new Float64Array(0);
+let dfStamp = new Int32Array(0);
+let generations = 0;
+
+class Scorer {
+  private readonly n: number;
+  /** Identifies this scorer's entries in the shared df cache. */
+  private readonly generation = ++generations;
+  private readonly avgTitle: number;
+  private readonly avgAbstract: number;
+
+  constructor(private readonly stats: CollectionStats) {
+    this.n = Math.max(1, stats.docCount);
+    this.avgTitle = stats.avgTitleLength;
+    this.avgAbstract = stats.avgAbstractLength;
+  }
+
+  private df(key: number): number {
+    if (key >= dfCache.length) {
+      const size = Math.max(keyNames.length, key + 1, 2 * dfCache.length);
+      const values = new Float64Array(size);
+      const stamps = new Int32Array(size);
+      values.set(dfCache);
+      stamps.set(dfStamp);
+      dfCache = values;
+      dfStamp = stamps;
+    }
+    if (dfStamp[key] === this.generation) return dfCache[key];
+    const df = Math.min(this.n, Math.max(0, this.stats.df(keyNames[key]) || 0));
+    dfCache[key] = df;
+    dfStamp[key] = this.generation;
+    return df;
+  }
+
+  private idfOfDf(df: number): number {
+    return Math.log(1 + (this.n - df + 0.5) / (df + 0.5));
+  }
+
+  info(p: Pattern): PatternInfo {
+    const info = infoOf(p);
+    if (info.owner === this) return info;
+    info.owner = this;
+    const n = p.slots.length;
+    const { slotIdf, association, bound, order } = info;
+    // df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram.
+    // (association holds the slot dfs until they are turned into associations below.)
+    let minDf = Infinity;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (const altKeyList of info.slotKeys[i]) {
+        let df = Infinity;
+        for (const k of altKeyList) df = Math.min(df, this.df(k));
+        if (df > best) best = df;
+      }
+      association[i] = best;
+      slotIdf[i] = this.idfOfDf(best);
+      if (best < minDf) minDf = best;
+    }
+    info.phraseIdf = 0;
+    if (n >= 2) {
+      // A phrase is at most as common as its rarest word and its rarest adjacent pair.
+      let df = minDf;
+      for (const boundary of info.boundaryKeys) {
+        let pairDf = 0;
+        for (const k of boundary) pairDf = Math.max(pairDf, this.df(k));
+        df = Math.min(df, pairDf);
+      }
+      info.phraseIdf = this.idfOfDf(df);
+      // A word alone is evidence for the phrase in proportion to how often, in the collection,
+      // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"
+      // rarely means neural collapse).
+      for (let i = 0; i < n; i++) association[i] = Math.min(1, (df + 0.5) / (association[i] + 0.5));
+    } else {
+      association.fill(1);
+    }
+    let reference = PHRASE_WEIGHT * info.phraseIdf;
+    for (let i = 0; i < n; i++) {
+      bound[i] = slotIdf[i] * association[i];
+      reference += bound[i];
+      // insertion sort of slot indexes by bound (n is tiny)
+      let j = i;
+      while (j > 0 && bound[order[j - 1]] > bound[i]) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
+    }
+    info.reference = reference;
+    return info;
+  }
+
+  /** Field weight over BM25 length normalisation. */
+  fieldWeight(field: FieldName, index: FieldIndex): number {
+    if (field === 'author') return 1;
+    const title = field === 'title';
+    const avg = title ? this.avgTitle : this.avgAbstract;
+    const b = title ? TITLE_B : ABSTRACT_B;
+    const norm = avg > 0 ? 1 - b + (b * index.length) / avg : 1;
+    return (title ? TITLE_WEIGHT : ABSTRACT_WEIGHT) / norm;
+  }
+}
+
+const ANY_FIELDS: FieldName[] = ['title', 'abstract'];
+const TITLE_ONLY: FieldName[] = ['title'];
+const ABSTRACT_ONLY: FieldName[] = ['abstract'];
+const AUTHOR_ONLY: FieldName[] = ['author'];
+
+function fieldsOf(leaf: LeafNode): FieldName[] {
+  switch (leaf.field) {
+    case 'any':
+      return ANY_FIELDS;
+    case 'title':
+      return TITLE_ONLY;
+    case 'abstract':
+      return ABSTRACT_ONLY;
+    case 'author':
+      return AUTHOR_ONLY;
+  }
+}
+
+/** Ratio of a pattern's score to its reference score (see the top of this file). */
+function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
+  const fields = fieldsOf(leaf);
+  const n = p.slots.length;
+  const author = leaf.field === 'author';
+  if (n === 1) {
+    let tf = 0;
+    for (const f of fields) {
+      const o = slotOccurrences(p.slots[0], doc[f]);
+      if (o.length) tf += scorer.fieldWeight(f, doc[f]) * (o.length >> 1);
+    }
+    if (author) return tf > 0 ? 1 : 0;
+    return tf > 0 ? sat(tf) : 0;
+  }
+  const info = scorer.info(p);
+  let words = 0;
+  let ptf = 0;
+  let exactSeen = false;
+  const tf = new Array<number>(n).fill(0);
+  for (const f of fields) {
+    const index = doc[f];
+    const weight = scorer.fieldWeight(f, index);
+    let all = true;
+    const occs: number[][] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const o = slotOccurrences(p.slots[i], index);
+      occs[i] = o;
+      if (o.length) tf[i] += weight * (o.length >> 1);
+      else all = false;
+    }
+    if (!all) continue;
+    let q = 0;
+    for (const w of phraseWindows(occs)) {
+      if (w.exact) exactSeen = true;
+      if (author ? w.q >= 0.5 : !leaf.exact || w.exact) q += w.q;
+    }
+    ptf += weight * q;
+  }
+  if (author) return ptf > 0 ? 1 : 0;
+  if (leaf.exact && !exactSeen) return 0;
+  for (let i = 0; i < n; i++) if (tf[i] > 0) words += info.slotIdf[i] * info.association[i] * sat(tf[i]);
+  const score = words + (ptf > 0 ? PHRASE_WEIGHT * info.phraseIdf * sat(ptf) : 0);
+  return info.reference > 0 ? score / info.reference : 0;
+}
+
+function quote(s: string): string {
+  return `"${s}"`;
+}
+
+/** Human text for why a pattern matched a paper, e.g. 'phrase "diffusion models" in title'. */
+function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string {
+  const fields = fieldsOf(leaf);
+  if (leaf.field === 'author') return `"${leaf.text}" among the authors`;
+  if (p.slots.length === 1) {
+    const slot = p.slots[0];
+    let where = '';
+    let alt = -1;
+    for (const f of fields) {
+      if (slotOccurrences(slot, doc[f]).length === 0) continue;
+      where = where ? `${where} and ${f}` : f;
+      if (alt < 0) alt = slot.alts.length === 1 ? 0 : matchedAlt(slot, doc[f]);
+    }
+    return where ? `"${slot.altText[Math.max(0, alt)]}" in ${where}` : '';
+  }
+  const n = p.slots.length;
+  const slotFields: FieldName[][] = p.slots.map(() => []);
+  const alt: number[] = new Array(n).fill(-1);
+  const exactFields: FieldName[] = [];
+  const nearFields: FieldName[] = [];
+  for (const f of fields) {
+    const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
+    occs.forEach((o, i) => {
+      if (!o.length) return;
+      slotFields[i].push(f);
+      if (alt[i] < 0) alt[i] = matchedAlt(p.slots[i], doc[f]);
+    });
+    if (n >= 2 && occs.every((o) => o.length)) {
+      const ws = phraseWindows(occs);
+      if (ws.some((w) => w.exact)) exactFields.push(f);
+      else if (ws.length && !leaf.exact) nearFields.push(f);
+    }
+  }
+  const text = (i: number) => p.slots[i].altText[Math.max(0, alt[i])];
+  const where = (fs: FieldName[]) => fs.join(' and ');
+  const whole = p.slots.map((_, i) => text(i)).join(' ');
+  if (n === 1) return slotFields[0].length ? `${quote(whole)} in ${where(slotFields[0])}` : '';
+  if (exactFields.length) return `phrase ${quote(whole)} in ${where(exactFields)}`;
+  if (nearFields.length) return `${p.slots.map((_, i) => quote(text(i))).join(', ')} close together in ${where(nearFields)}`;
+  return p.slots
+    .map((_, i) => (slotFields[i].length ? `${quote(text(i))} in ${where(slotFields[i])}` : ''))
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** Boolean presence, for exclusions: the text occurs as typed (adjacent, in order) or as a vocabulary variant. */
+function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
+  if (node.kind === 'or') return node.children.some((c) => present(c, doc));
+  if (node.kind === 'and') return node.positive.length > 0 && node.positive.every((c) => present(c, doc));
+  for (const p of node.patterns) {
+    for (const f of fieldsOf(node)) {
+      const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
+      if (occs.some((o) => o.length === 0)) continue;
+      if (p.slots.length === 1) return true;
+      if (phraseWindows(occs).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Per-paper scratch of one evaluation: the pattern that won each leaf and the child that won
+ * each OR group, so that the explanation of a passing paper needs no second scoring pass.
+ */
+const winners = new Map<CompiledNode, Pattern | CompiledNode>();
+/** Score of the node last evaluated (returned beside the ratio without allocating). */
+let lastScore = 0;
+
+/** Evaluates a node for one paper: returns the membership ratio and leaves the score in lastScore. */
+function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper): number {
+  switch (node.kind) {
+    case 'leaf': {
+      let best = 0;
+      let bestPattern = node.patterns[0];
+      for (const p of node.patterns) {
+        const r = patternRatio(scorer, node, p, doc);
+        if (r > best) {
+          best = r;
+          bestPattern = p;
+        }
+      }
+      winners.set(node, bestPattern);
+      lastScore = best * (node.field === 'author' ? 1 : scorer.info(node.patterns[0]).reference);
+      return best;
+    }
+    case 'or': {
+      let bestRatio = 0;
+      let bestScore = 0;
+      let bestChild: CompiledNode = node.children[0];
+      for (const c of node.children) {
+        const r = evaluate(scorer, c, doc);
+        const better = r >= MEMBERSHIP ? bestRatio < MEMBERSHIP || lastScore > bestScore : bestRatio < MEMBERSHIP && r > bestRatio;
+        if (better) {
+          bestRatio = r;
+          bestScore = lastScore;
+          bestChild = c;
+        }
+      }
+      winners.set(node, bestChild);
+      lastScore = bestScore;
+      return bestRatio;
+    }
+    case 'and': {
+      lastScore = 0;
+      for (const c of node.negative) if (present(c, doc)) return 0;
+      if (node.positive.length === 0) return Infinity;
+      let ratio = Infinity;
+      let score = 0;
+      for (const c of node.positive) {
+        const r = evaluate(scorer, c, doc);
+        if (r < MEMBERSHIP) {
+          lastScore = 0;
+          return r;
+        }
+        ratio = Math.min(ratio, r);
+        score += lastScore;
+      }
+      lastScore = score;
+      return ratio;
+    }
+  }
+}
+
+/** Explanations of the concepts that carried a passing paper (after evaluate). */
+function explain(node: CompiledNode, doc: AnalyzedPaper, out: string[]): void {
+  switch (node.kind) {
+    case 'leaf': {
+      const w = explainPattern(node, (winners.get(node) as Pattern | undefined) ?? node.patterns[0], doc);
+      if (w) out.push(w);
+      return;
+    }
+    case 'or': {
+      const child = winners.get(node) as CompiledNode | undefined;
+      if (child) explain(child, doc, out);
+      return;
+    }
+    case 'and':
+      for (const c of node.positive) explain(c, doc, out);
+  }
+}
+
+interface Postings {
+  docs: number[];
+  title: number[];
+  abstract: number[];
+}
+
+/** The papers of one batch, analysed once, with a stem → papers bitset index to find candidates. */
+export class PaperBatch {
+  readonly docs: AnalyzedPaper[];
+  private readonly words: number;
+  private readonly bits = new Map<string, Uint32Array>();
+  private readonly authorBits = new Map<string, Uint32Array>();
+  private readonly slotBitsCache = new WeakMap<Slot, Uint32Array>();
+  private readonly authorSlotBits = new WeakMap<Slot, Uint32Array>();
+  readonly all: Uint32Array;
+  readonly none: Uint32Array;
+  private readonly pool: Uint32Array[] = [];
+  /** stem → papers holding it, with its number of occurrences in title and abstract. */
+  private readonly postingLists = new Map<string, Postings>();
+
+  constructor(papers: EnginePaper[]) {
+    this.docs = papers.map(analyzePaper);
+    this.words = Math.ceil(papers.length / 32) || 1;
+    this.none = new Uint32Array(this.words);
+    this.all = new Uint32Array(this.words);
+    this.docs.forEach((d, i) => {
+      this.all[i >>> 5] |= 1 << (i & 31);
+      for (const [stem, occ] of d.title.occ) {
+        this.set(this.bits, stem, i);
+        const p = this.postingLists.get(stem);
+        if (p) {
+          p.docs.push(i);
+          p.title.push(occ.length >> 1);
+          p.abstract.push(0);
+        } else {
+          this.postingLists.set(stem, { docs: [i], title: [occ.length >> 1], abstract: [0] });
+        }
+      }
+      for (const [stem, occ] of d.abstract.occ) {
+        this.set(this.bits, stem, i);
+        const p = this.postingLists.get(stem);
+        if (!p) {
+          this.postingLists.set(stem, { docs: [i], title: [0], abstract: [occ.length >> 1] });
+        } else if (p.docs[p.docs.length - 1] === i) {
+          p.abstract[p.abstract.length - 1] = occ.length >> 1;
+        } else {
+          p.docs.push(i);
+          p.title.push(0);
+          p.abstract.push(occ.length >> 1);
+        }
+      }
+      for (const stem of d.author.occ.keys()) this.set(this.authorBits, stem, i);
+    });
+  }
+
+  postings(stem: string): Postings | undefined {
+    return this.postingLists.get(stem);
+  }
+
+  /** A reusable bitset for temporaries at a nesting depth (-1: the result of a whole topic). */
+  scratch(depth: number): Uint32Array {
+    const i = depth + 1;
+    while (this.pool.length <= i) this.pool.push(new Uint32Array(this.words));
+    return this.pool[i];
+  }
+
+  private set(map: Map<string, Uint32Array>, stem: string, i: number): void {
+    let b = map.get(stem);
+    if (!b) map.set(stem, (b = new Uint32Array(this.words)));
+    b[i >>> 5] |= 1 << (i & 31);
+  }
+
+  /** Papers that may contain the slot (every stem of some spelling present, positions not checked). */
+  slotBits(slot: Slot, author: boolean): Uint32Array {
+    const map = author ? this.authorBits : this.bits;
+    if (slot.alts.length === 1 && slot.alts[0].length === 1) return map.get(slot.alts[0][0]) ?? this.none;
+    const cache = author ? this.authorSlotBits : this.slotBitsCache;
+    const cached = cache.get(slot);
+    if (cached) return cached;
+    const out = new Uint32Array(this.words);
+    for (const alt of slot.alts) {
+      let acc: Uint32Array | undefined;
+      for (const stem of alt) {
+        const b = map.get(stem);
+        if (!b) {
+          acc = undefined;
+          break;
+        }
+        if (!acc) acc = b.slice();
+        else for (let w = 0; w < this.words; w++) acc[w] &= b[w];
+      }
+      if (acc) for (let w = 0; w < this.words; w++) out[w] |= acc[w];
+    }
+    cache.set(slot, out);
+    return out;
+  }
+}
+
+/**
+ * Writes into `out` the papers that can possibly pass a node. Within a pattern, a slot is
+ * required when the other slots, even saturated, could not reach MEMBERSHIP without it; otherwise
+ * the paper must hold at least one "essential" slot: the low-bound slots left out could not reach
+ * it on their own (the usual MaxScore bound), and without every slot there is no phrase evidence.
+ * Temporaries come from a per-depth pool, so finding candidates allocates nothing.
+ */
+function candidates(scorer: Scorer, batch: PaperBatch, node: CompiledNode, out: Uint32Array, depth = 0): void {
+  const words = out.length;
+  if (node.kind === 'or' || node.kind === 'and') {
+    const isAnd = node.kind === 'and';
+    const children = isAnd ? node.positive : node.children;
+    if (children.length === 0) {
+      out.set(isAnd ? batch.all : batch.none);
+      return;
+    }
+    const tmp = batch.scratch(depth);
+    out.set(isAnd ? batch.all : batch.none);
+    for (const c of children) {
+      candidates(scorer, batch, c, tmp, depth + 1);
+      if (isAnd) for (let w = 0; w < words; w++) out[w] &= tmp[w];
+      else for (let w = 0; w < words; w++) out[w] |= tmp[w];
+    }
+    return;
+  }
+  const author = node.field === 'author';
+  out.fill(0);
+  const acc = batch.scratch(depth);
+  for (const p of node.patterns) {
+    acc.set(batch.all);
+    if (author || node.exact || p.slots.length === 1) {
+      for (const s of p.slots) {
+        const b = batch.slotBits(s, author);
+        for (let w = 0; w < words; w++) acc[w] &= b[w];
+      }
+      for (let w = 0; w < words; w++) out[w] |= acc[w];
+      continue;
+    }
+    const info = scorer.info(p);
+    const n = p.slots.length;
+    const need = MEMBERSHIP * info.reference;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += info.bound[i];
+    let required = 0;
+    for (let i = 0; i < n; i++) {
+      if (SAT_MAX * (total - info.bound[i]) < need) {
+        required++;
+        const b = batch.slotBits(p.slots[i], false);
+        for (let w = 0; w < words; w++) acc[w] &= b[w];
+      }
+    }
+    if (required === 0) {
+      const some = batch.scratch(depth + 1);
+      some.fill(0);
+      // Slots by increasing bound; with every slot present the phrase part counts too, so at least
+      // one slot stays essential.
+      const order = info.order;
+      let cum = 0;
+      let k = 0;
+      while (k < n - 1 && SAT_MAX * (cum + info.bound[order[k]]) < need) {
+        cum += info.bound[order[k]];
+        k++;
+      }
+      for (let i = k; i < n; i++) {
+        const b = batch.slotBits(p.slots[order[i]], false);
+        for (let w = 0; w < words; w++) some[w] |= b[w];
+      }
+      for (let w = 0; w < words; w++) acc[w] &= some[w];
+    }
+    for (let w = 0; w < words; w++) out[w] |= acc[w];
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+/**
+ * Scores a batch of papers against compiled topics with the given collection statistics.
+ * Returns topic id → passing papers, best first (ties by paper id); topics without a match are absent.
+ */
+export function matchPapers(topics: CompiledTopic[], papers: EnginePaper[] | PaperBatch, stats: CollectionStats): Map<string, TopicMatch[]> {
+  const batch = papers instanceof PaperBatch ? papers : new PaperBatch(papers);
+  return matchBatch(topics, batch, stats);
+}
+
+export interface MatchOptions {
+  /** Score every paper instead of only the candidates from the index (for benchmarks and checks). */
+  exhaustive?: boolean;
+}
+
+export function matchBatch(
+  topics: CompiledTopic[],
+  batch: PaperBatch,
+  stats: CollectionStats,
+  options: MatchOptions = {},
+): Map<string, TopicMatch[]> {
+  const scorer = new Scorer(stats);
+  const out = new Map<string, TopicMatch[]>();
+  for (const topic of topics) {
+    const term = options.exhaustive ? undefined : singleTerm(topic.root);
+    if (term) {
+      const found = matchSingleTerm(scorer, batch, term);
+      if (found.length) out.set(topic.id, sortMatches(found));
+      continue;
+    }
+    let cand = batch.all;
+    if (!options.exhaustive) {
+      cand = batch.scratch(-1);
+      candidates(scorer, batch, topic.root, cand);
+    }
+    const found: TopicMatch[] = [];
+    for (let w = 0; w < cand.length; w++) {
+      let bits = cand[w];
+      while (bits) {
+        const low = bits & -bits;
+        const i = (w << 5) + (31 - Math.clz32(low));
+        bits ^= low;
+        const doc = batch.docs[i];
+        winners.clear();
+        const ratio = evaluate(scorer, topic.root, doc);
+        if (ratio >= MEMBERSHIP && lastScore > 0) {
+          const why: string[] = [];
+          explain(topic.root, doc, why);
+          found.push({ paperId: doc.id, score: round(lastScore), why: why.join('; ') });
+        }
+      }
+    }
+    if (found.length) out.set(topic.id, sortMatches(found));
+  }
+  return out;
+}
+
+function sortMatches(found: TopicMatch[]): TopicMatch[] {
+  return found.sort((a, b) => b.score - a.score || (a.paperId < b.paperId ? -1 : a.paperId > b.paperId ? 1 : 0));
+}
+
+/** A topic that is one plain word (the most common alert): scored straight from the postings. */
+function singleTerm(root: CompiledNode): LeafNode | undefined {
+  if (root.kind !== 'leaf' || root.field === 'author' || root.patterns.length !== 1) return undefined;
+  const slots = root.patterns[0].slots;
+  return slots.length === 1 && slots[0].alts.length === 1 && slots[0].alts[0].length === 1 ? root : undefined;
+}
+
+/** Same result as evaluate + explain for a single-term leaf, without per-paper lookups. */
+function matchSingleTerm(scorer: Scorer, batch: PaperBatch, leaf: LeafNode): TopicMatch[] {
+  const found: TopicMatch[] = [];
+  const pattern = leaf.patterns[0];
+  const slot = pattern.slots[0];
+  const post = batch.postings(slot.alts[0][0]);
+  if (!post) return found;
+  const useTitle = leaf.field !== 'abstract';
+  const useAbstract = leaf.field !== 'title';
+  const weight = scorer.info(pattern).reference;
+  const quoted = `"${slot.altText[0]}" in `;
+  for (let k = 0; k < post.docs.length; k++) {
+    const doc = batch.docs[post.docs[k]];
+    const inTitle = useTitle && post.title[k] > 0;
+    const inAbstract = useAbstract && post.abstract[k] > 0;
+    let tf = 0;
+    if (inTitle) tf += scorer.fieldWeight('title', doc.title) * post.title[k];
+    if (inAbstract) tf += scorer.fieldWeight('abstract', doc.abstract) * post.abstract[k];
+    if (tf <= 0) continue;
+    const ratio = sat(tf);
+    if (ratio < MEMBERSHIP || ratio * weight <= 0) continue;
+    const where = inTitle ? (inAbstract ? 'title and abstract' : 'title') : 'abstract';
+    found.push({ paperId: doc.id, score: round(ratio * weight), why: quoted + where });
+  }
+  return found;
+}

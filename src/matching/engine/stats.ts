@@ -1,0 +1,78 @@
+import { collectFieldTerms } from './analyze';
+import { tokenize } from './tokenize';
+import type { EnginePaper } from './types';
+
+/** Collection statistics the scorer needs: document frequencies of stems and bigrams, and field lengths. */
+export interface CollectionStats {
+  docCount: number;
+  avgTitleLength: number;
+  avgAbstractLength: number;
+  df(term: string): number;
+}
+
+/**
+ * The distinct statistic keys of one paper (title and abstract): stems, and adjacent-stem bigrams
+ * written "stem1 stem2". Persist one df row per key and increment each when a paper is stored.
+ */
+export function documentTerms(paper: EnginePaper): string[] {
+  const set = new Set<string>();
+  collectFieldTerms(paper.title, set);
+  collectFieldTerms(paper.abstract, set);
+  return [...set].sort();
+}
+
+/** Content-token lengths of a paper's fields, to keep the totals behind the average lengths. */
+export function fieldLengths(paper: EnginePaper): { title: number; abstract: number } {
+  return { title: tokenize(paper.title ?? '').length, abstract: tokenize(paper.abstract ?? '').length };
+}
+
+export class InMemoryStats implements CollectionStats {
+  docCount = 0;
+  private totalTitle = 0;
+  private totalAbstract = 0;
+  private readonly dfs = new Map<string, number>();
+
+  static fromPapers(papers: EnginePaper[]): InMemoryStats {
+    const stats = new InMemoryStats();
+    for (const p of papers) stats.add(p);
+    return stats;
+  }
+
+  /** Rebuild from persisted rows (what the database keeps). */
+  static fromCounts(docCount: number, totalTitleLength: number, totalAbstractLength: number, df: Iterable<[string, number]>): InMemoryStats {
+    const stats = new InMemoryStats();
+    stats.docCount = docCount;
+    stats.totalTitle = totalTitleLength;
+    stats.totalAbstract = totalAbstractLength;
+    for (const [term, n] of df) stats.dfs.set(term, n);
+    return stats;
+  }
+
+  add(paper: EnginePaper): void {
+    this.docCount++;
+    const len = fieldLengths(paper);
+    this.totalTitle += len.title;
+    this.totalAbstract += len.abstract;
+    for (const t of documentTerms(paper)) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
+  }
+
+  get avgTitleLength(): number {
+    return this.docCount ? this.totalTitle / this.docCount : 0;
+  }
+
+  get avgAbstractLength(): number {
+    return this.docCount ? this.totalAbstract / this.docCount : 0;
+  }
+
+  get totalTitleLength(): number {
+    return this.totalTitle;
+  }
+
+  get totalAbstractLength(): number {
+    return this.totalAbstract;
+  }
+
+  df(term: string): number {
+    return this.dfs.get(term) ?? 0;
+  }
+}

@@ -1,0 +1,36 @@
+import { stemWord, tokenize } from './tokenize';
+
+const stems = (text: string) => tokenize(text).tokens.map((t) => (t.start === t.end ? t.stem : `${t.stem}@${t.start}-${t.end}`));
+
+describe('tokenize', () => {
+  it('lower-cases, folds accents and drops punctuation and stop words', () => {
+    expect(stems('The Schrödinger Bridge, revisited!')).toEqual(['schroding', 'bridg', 'revisit']);
+  });
+
+  it('stems inflections to one form', () => {
+    expect(stemWord('adaptations')).toBe(stemWord('adaptation'));
+    expect(stemWord('pruning')).toBe(stemWord('pruned'));
+    expect(stemWord('models')).toBe(stemWord('model'));
+  });
+
+  it('brings British spellings to American ones', () => {
+    expect(stemWord('optimisation')).toBe(stemWord('optimization'));
+    expect(stemWord('behaviour')).toBe(stemWord('behavior'));
+  });
+
+  it('strips the plural of abbreviations', () => {
+    expect(stemWord('llms')).toBe('llm');
+    expect(stemWord('cnns')).toBe('cnn');
+  });
+
+  it('splits hyphenated compounds and also keeps the joined form over both parts', () => {
+    expect(stems('fine-tuning')).toEqual(['fine', 'tune', 'finetun@0-1']);
+    expect(stems('in-context learning')).toEqual(['context', 'learn', 'incontext']);
+  });
+
+  it('numbers positions by content words only', () => {
+    const { tokens, length } = tokenize('learning from human feedback');
+    expect(length).toBe(3);
+    expect(tokens.map((t) => t.start)).toEqual([0, 1, 2]);
+  });
+});

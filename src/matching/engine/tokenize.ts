@@ -1,0 +1,134 @@
+import porter2 = require('wink-porter2-stemmer');
+
+/**
+ * Text → content tokens. Stop words are dropped and do not take a position, so
+ * "learning from human feedback" and "learning with human feedback" line up as the same phrase.
+ * A hyphenated compound yields its parts at consecutive positions and also the joined form
+ * spanning them ("fine-tuning" → fine, tune, and finetun over both), so "fine tuning",
+ * "fine-tuning" and "finetuning" find each other.
+ */
+export interface Token {
+  stem: string;
+  start: number;
+  /** Inclusive; equals start except for joined compounds. */
+  end: number;
+  /** Surface form (lower case), for explanations. */
+  surface: string;
+}
+
+export const STOP_WORDS: ReadonlySet<string> = new Set(
+  ('a an the of for in on at to by with from into onto via as and or nor but is are was were be been being ' +
+    'this that these those it its we our us they their them he she his her i you your which who whom whose ' +
+    'than then so such do does did has have had not no can could may might will would shall should also ' +
+    'towards toward about over under between through while whereas where when how what')
+    .split(' '),
+);
+
+const stemCache = new Map<string, string>();
+
+/**
+ * One string object per stem, shared by papers and queries, so that the many map lookups of
+ * matching compare stems by identity instead of by content.
+ */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const v = interned.get(s);
+  if (v !== undefined) return v;
+  if (interned.size > 500_000) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+/** Lower-case, fold accents and ligatures, unify apostrophes and hyphen variants. */
+export function normalizeText(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[\u2010\u2011\u2012\u2212]/g, '-')
+    .replace(/['\u2019]s\b/g, '')
+    .replace(/['\u2019]/g, '');
+}
+
+/** Porter2 stem, with British -isation/-iser/-our spellings brought to American ones first. */
+export function stemWord(word: string): string {
+  let s = stemCache.get(word);
+  if (s !== undefined) return s;
+  if (/^[0-9]+$/.test(word) || word.length <= 2) {
+    s = word;
+  } else if (/^[b-df-hj-np-tv-z0-9]{2,}s$/.test(word)) {
+    // Plural of an abbreviation ("llms", "cnns"): Porter2 keeps the s when no vowel precedes it.
+    s = word.slice(0, -1);
+  } else {
+    const american = word
+      .replace(/isation(s?)$/, 'ization$1')
+      .replace(/iser(s?)$/, 'izer$1')
+      .replace(/([ilbv])our(s|ed|ing|al|ally)?$/, '$1or$2');
+    s = porter2(american);
+  }
+  s = intern(s);
+  if (stemCache.size > 200_000) stemCache.clear();
+  stemCache.set(word, s);
+  return s;
+}
+
+const WORD_RE = /[a-z0-9]+(?:-[a-z0-9]+)*/g;
+
+/**
+ * Scans a field's content tokens, calling `emit` for each: primary tokens (one per position) in
+ * order, and joined compounds (spanning several positions) right after their parts.
+ * Returns the number of positions used.
+ */
+export function scanTokens(
+  text: string,
+  firstPosition: number,
+  emit: (stem: string, start: number, end: number, surface: string, joined: boolean) => void,
+): number {
+  let pos = firstPosition;
+  const norm = normalizeText(text);
+  const re = new RegExp(WORD_RE.source, 'g');
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(norm)) !== null) {
+    const word = m[0];
+    if (word.indexOf('-') < 0) {
+      if (STOP_WORDS.has(word)) continue;
+      emit(stemWord(word), pos, pos, word, false);
+      pos++;
+      continue;
+    }
+    const parts = word.split('-');
+    const start = pos;
+    let lastStem = '';
+    for (const part of parts) {
+      if (STOP_WORDS.has(part)) continue;
+      lastStem = stemWord(part);
+      emit(lastStem, pos, pos, part, false);
+      pos++;
+    }
+    const joinedWord = parts.join('');
+    if (joinedWord.length === 0) continue;
+    if (pos > start) {
+      const stem = stemWord(joinedWord);
+      // A joined form equal to its only part adds nothing.
+      if (!(pos - start === 1 && lastStem === stem)) emit(stem, start, pos - 1, word, true);
+    } else {
+      // Every part a stop word ("in-between"): keep the joined form as one token.
+      emit(stemWord(joinedWord), pos, pos, word, false);
+      pos++;
+    }
+  }
+  return pos - firstPosition;
+}
+
+/**
+ * Tokenise a field. Positions count content tokens only. Returns primary tokens (one per position)
+ * followed by joined compound tokens (spanning several positions).
+ */
+export function tokenize(text: string, firstPosition = 0): { tokens: Token[]; length: number } {
+  const tokens: Token[] = [];
+  const joined: Token[] = [];
+  const length = scanTokens(text, firstPosition, (stem, start, end, surface, isJoined) => {
+    (isJoined ? joined : tokens).push({ stem, start, end, surface });
+  });
+  return { tokens: tokens.concat(joined), length };
+}

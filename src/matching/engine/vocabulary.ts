@@ -1,0 +1,62 @@
+import vocabularyFile from './vocabulary.json';
+import { tokenize } from './tokenize';
+
+/** One spelling of a concept, as a sequence of stems, with the text to show in explanations. */
+export interface VocabForm {
+  stems: string[];
+  text: string;
+}
+
+export interface Vocabulary {
+  /** Groups of equivalent forms. */
+  groups: VocabForm[][];
+  /** first stem → (group, form) pairs whose form starts with that stem. */
+  byFirstStem: Map<string, { group: number; form: VocabForm }[]>;
+  /** stem → groups with a form of two or more stems containing that stem (for the "more specific" rule). */
+  byContainedStem: Map<string, number[]>;
+}
+
+export function primaryStems(text: string): string[] {
+  const { tokens, length } = tokenize(text);
+  const stems: string[] = new Array(length);
+  for (const t of tokens) if (t.start === t.end && stems[t.start] === undefined) stems[t.start] = t.stem;
+  return stems;
+}
+
+export function buildVocabulary(groups: string[][]): Vocabulary {
+  const out: Vocabulary = { groups: [], byFirstStem: new Map(), byContainedStem: new Map() };
+  for (const g of groups) {
+    const forms: VocabForm[] = [];
+    const seen = new Set<string>();
+    for (const text of g) {
+      const stems = primaryStems(text);
+      const key = stems.join(' ');
+      if (stems.length === 0 || seen.has(key)) continue;
+      seen.add(key);
+      forms.push({ stems, text });
+    }
+    if (forms.length < 2) continue;
+    const gi = out.groups.push(forms) - 1;
+    for (const form of forms) {
+      const list = out.byFirstStem.get(form.stems[0]) ?? [];
+      list.push({ group: gi, form });
+      out.byFirstStem.set(form.stems[0], list);
+      if (form.stems.length >= 2) {
+        for (const s of new Set(form.stems)) {
+          const l = out.byContainedStem.get(s) ?? [];
+          if (!l.includes(gi)) l.push(gi);
+          out.byContainedStem.set(s, l);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+let defaultVocabulary: Vocabulary | undefined;
+
+/** The shipped machine-learning vocabulary (vocabulary.json), built once. */
+export function getDefaultVocabulary(): Vocabulary {
+  defaultVocabulary ??= buildVocabulary(vocabularyFile.groups);
+  return defaultVocabulary;
+}
