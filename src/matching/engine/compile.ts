@@ -1,7 +1,7 @@
 import { bigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
 import { tokenize } from './tokenize';
-import { getDefaultVocabulary, Vocabulary, VocabForm } from './vocabulary';
+import { Concepts, getDefaultConcepts, getDefaultVocabulary, Vocabulary, VocabForm } from './vocabulary';
 
 /** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
 export interface Slot {
@@ -16,6 +16,13 @@ export interface Pattern {
   slots: Slot[];
   /** True for the spelling the user typed; false for vocabulary variants. */
   primary: boolean;
+  /**
+   * Soft evidence (concept families): the pattern's ratio counts this much (< 1). Absent for the
+   * typed spelling and vocabulary variants, which count fully.
+   */
+  weight?: number;
+  /** For soft patterns: the query words the related forms stand in for, for explanations. */
+  standsFor?: string;
 }
 
 export interface LeafNode {
@@ -46,6 +53,12 @@ export interface CompiledTopic {
 }
 
 const MAX_PATTERNS = 8;
+/**
+ * What a related form of a concept family counts for, relative to the query's own words: half, so
+ * a paper that only names a method of the area passes when it names it as clearly as a verbatim
+ * mention of the query would (once in an abstract of average length, or in the title).
+ */
+export const CONCEPT_WEIGHT = 0.5;
 
 function slotsOf(text: string): Slot[] {
   const { tokens, length } = tokenize(text);
@@ -160,39 +173,76 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
   return patterns;
 }
 
-function compileText(node: Extract<QueryNode, { kind: 'text' }>, vocab: Vocabulary): LeafNode {
+/**
+ * Concept-family variant: a query text that names a broad area ("parameter-efficient
+ * fine-tuning", "network pruning") may be written as any of the area's well-known methods
+ * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
+ * "offline reinforcement learning" the words name a narrower area than "reinforcement learning".
+ */
+function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined {
+  const key = slots.map((s) => s.alts[0].join(' ')).join(' ');
+  const families = concepts.byName.get(key);
+  if (!families) return undefined;
+  const seen = new Set<string>([key]);
+  const alts: string[][] = [];
+  const altText: string[] = [];
+  for (const fi of families) {
+    for (const f of concepts.families[fi].related) {
+      const k = f.stems.join(' ');
+      if (seen.has(k)) continue;
+      seen.add(k);
+      alts.push(f.stems);
+      altText.push(f.text);
+    }
+  }
+  if (alts.length === 0) return undefined;
+  const text = slots.map((s) => s.text).join(' ');
+  return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text };
+}
+
+function compileText(node: Extract<QueryNode, { kind: 'text' }>, vocab: Vocabulary, concepts: Concepts): LeafNode {
   const slots = slotsOf(node.text);
   if (slots.length === 0) {
     throw new QuerySyntaxError(`"${node.text}" has no searchable words (stop words and punctuation are ignored)`);
   }
   const patterns: Pattern[] = [{ slots, primary: true }];
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
+  // A quoted phrase asks for those words; related methods are not those words.
+  if (node.field !== 'author' && !node.quoted) {
+    const soft = conceptPattern(slots, concepts);
+    if (soft) patterns.push(soft);
+  }
   return { kind: 'leaf', field: node.field, exact: node.quoted, text: node.text, patterns };
 }
 
-function compileNode(node: QueryNode, vocab: Vocabulary): CompiledNode {
+function compileNode(node: QueryNode, vocab: Vocabulary, concepts: Concepts): CompiledNode {
   switch (node.kind) {
     case 'text':
-      return compileText(node, vocab);
+      return compileText(node, vocab, concepts);
     case 'or':
-      return { kind: 'or', children: node.children.map((c) => compileNode(c, vocab)) };
+      return { kind: 'or', children: node.children.map((c) => compileNode(c, vocab, concepts)) };
     case 'not':
-      return { kind: 'and', positive: [], negative: [compileNode(node.child, vocab)] };
+      return { kind: 'and', positive: [], negative: [compileNode(node.child, vocab, concepts)] };
     case 'and': {
       const positive: CompiledNode[] = [];
       const negative: CompiledNode[] = [];
       for (const c of node.children) {
-        if (c.kind === 'not') negative.push(compileNode(c.child, vocab));
-        else positive.push(compileNode(c, vocab));
+        if (c.kind === 'not') negative.push(compileNode(c.child, vocab, concepts));
+        else positive.push(compileNode(c, vocab, concepts));
       }
       return { kind: 'and', positive, negative };
     }
   }
 }
 
-export function compileQuery(id: string, query: string, vocab: Vocabulary = getDefaultVocabulary()): CompiledTopic {
+export function compileQuery(
+  id: string,
+  query: string,
+  vocab: Vocabulary = getDefaultVocabulary(),
+  concepts: Concepts = getDefaultConcepts(),
+): CompiledTopic {
   const ast = parseQuery(query);
-  return { id, query, ast, root: compileNode(ast, vocab) };
+  return { id, query, ast, root: compileNode(ast, vocab, concepts) };
 }
 
 /** null when the query is valid, else what is wrong with it. */
@@ -207,10 +257,14 @@ export function validateQuery(query: string): string | null {
 }
 
 /** Compiles distinct topic queries once; the message of a QuerySyntaxError names the topic. */
-export function compileTopics(topics: { id: string; query: string }[], vocab: Vocabulary = getDefaultVocabulary()): CompiledTopic[] {
+export function compileTopics(
+  topics: { id: string; query: string }[],
+  vocab: Vocabulary = getDefaultVocabulary(),
+  concepts: Concepts = getDefaultConcepts(),
+): CompiledTopic[] {
   return topics.map((t) => {
     try {
-      return compileQuery(t.id, t.query, vocab);
+      return compileQuery(t.id, t.query, vocab, concepts);
     } catch (e) {
       if (e instanceof QuerySyntaxError) throw new QuerySyntaxError(`topic ${t.id}: ${e.message}`);
       throw e;

@@ -1,5 +1,6 @@
 import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
+import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
 import type { EnginePaper, TopicMatch } from './types';
 
@@ -22,6 +23,11 @@ export const TITLE_B = 0.3;
 export const ABSTRACT_B = 0.75;
 export const PHRASE_WEIGHT = 1;
 export const MEMBERSHIP = 0.5;
+/**
+ * Feedback ranking: a sent paper's score is multiplied by 1 + FEEDBACK_LIFT × min(2, its similarity
+ * to the topic's confident matches in units of their own level), i.e. by at most 1.5.
+ */
+export const FEEDBACK_LIFT = 0.25;
 /** Words further apart than this many other content words do not count as near each other. */
 export const MAX_GAP = 8;
 const OUT_OF_ORDER = 0.8;
@@ -441,6 +447,8 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
   if (node.kind === 'or') return node.children.some((c) => present(c, doc));
   if (node.kind === 'and') return node.positive.length > 0 && node.positive.every((c) => present(c, doc));
   for (const p of node.patterns) {
+    // Soft (concept-family) evidence never excludes: -pruning does not exclude every sparse paper.
+    if (p.weight !== undefined) continue;
     for (const f of fieldsOf(node)) {
       const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
       if (occs.some((o) => o.length === 0)) continue;
@@ -466,7 +474,7 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper): numbe
       let best = 0;
       let bestPattern = node.patterns[0];
       for (const p of node.patterns) {
-        const r = patternRatio(scorer, node, p, doc);
+        const r = patternRatio(scorer, node, p, doc) * (p.weight ?? 1);
         if (r > best) {
           best = r;
           bestPattern = p;
@@ -518,8 +526,9 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper): numbe
 function explain(node: CompiledNode, doc: AnalyzedPaper, out: string[]): void {
   switch (node.kind) {
     case 'leaf': {
-      const w = explainPattern(node, (winners.get(node) as Pattern | undefined) ?? node.patterns[0], doc);
-      if (w) out.push(w);
+      const p = (winners.get(node) as Pattern | undefined) ?? node.patterns[0];
+      const w = explainPattern(node, p, doc);
+      if (w) out.push(p.standsFor ? `${w} (related to "${p.standsFor}")` : w);
       return;
     }
     case 'or': {
@@ -585,6 +594,19 @@ export class PaperBatch {
       }
       for (const stem of d.author.occ.keys()) this.set(this.authorBits, stem, i);
     });
+  }
+
+  private ids: Map<string, number> | undefined;
+
+  /** Index of a paper in the batch (the first with that id). */
+  indexOf(id: string): number {
+    if (!this.ids) {
+      this.ids = new Map();
+      this.docs.forEach((d, i) => {
+        if (!this.ids!.has(d.id)) this.ids!.set(d.id, i);
+      });
+    }
+    return this.ids.get(id) ?? -1;
   }
 
   postings(stem: string): Postings | undefined {
@@ -711,14 +733,29 @@ function round(x: number): number {
  * Scores a batch of papers against compiled topics with the given collection statistics.
  * Returns topic id → passing papers, best first (ties by paper id); topics without a match are absent.
  */
-export function matchPapers(topics: CompiledTopic[], papers: EnginePaper[] | PaperBatch, stats: CollectionStats): Map<string, TopicMatch[]> {
+export function matchPapers(
+  topics: CompiledTopic[],
+  papers: EnginePaper[] | PaperBatch,
+  stats: CollectionStats,
+  options: MatchOptions = {},
+): Map<string, TopicMatch[]> {
   const batch = papers instanceof PaperBatch ? papers : new PaperBatch(papers);
-  return matchBatch(topics, batch, stats);
+  return matchBatch(topics, batch, stats, options);
 }
 
 export interface MatchOptions {
   /** Score every paper instead of only the candidates from the index (for benchmarks and checks). */
   exhaustive?: boolean;
+  /**
+   * Rank with pseudo-relevance feedback from each topic's confident matches (default false: it
+   * costs more than the speed budget allows at full scale; see docs/matching.md).
+   */
+  feedback?: boolean;
+  /**
+   * With feedback, also send papers with half the threshold of query evidence that are as similar
+   * to the confident matches as these are to each other (default false: see docs/matching.md).
+   */
+  feedbackAdmission?: boolean;
 }
 
 export function matchBatch(
@@ -728,11 +765,13 @@ export function matchBatch(
   options: MatchOptions = {},
 ): Map<string, TopicMatch[]> {
   const scorer = new Scorer(stats);
+  const feedback = options.feedback === true ? new FeedbackIndex(batch.docs, stats) : undefined;
   const out = new Map<string, TopicMatch[]>();
   for (const topic of topics) {
     const term = options.exhaustive ? undefined : singleTerm(topic.root);
     if (term) {
       const found = matchSingleTerm(scorer, batch, term);
+      if (feedback) addFeedback(scorer, feedback, batch, topic, found, options.feedbackAdmission === true);
       if (found.length) out.set(topic.id, sortMatches(found));
       continue;
     }
@@ -758,9 +797,59 @@ export function matchBatch(
         }
       }
     }
+    if (feedback) addFeedback(scorer, feedback, batch, topic, found, options.feedbackAdmission === true);
     if (found.length) out.set(topic.id, sortMatches(found));
   }
   return out;
+}
+
+/** Plain-word topics only: quotes and field prefixes ask for literal matches. */
+function feedbackAllowed(node: CompiledNode): boolean {
+  if (node.kind === 'leaf') return node.field === 'any' && !node.exact;
+  if (node.kind === 'or') return node.children.every(feedbackAllowed);
+  return node.positive.length > 0 && node.positive.every(feedbackAllowed);
+}
+
+/** Every stem of every spelling of the query's positive words. */
+function queryStems(node: CompiledNode, out = new Set<string>()): Set<string> {
+  if (node.kind === 'leaf') {
+    for (const p of node.patterns) for (const s of p.slots) for (const a of s.alts) for (const stem of a) out.add(stem);
+  } else if (node.kind === 'or') node.children.forEach((c) => queryStems(c, out));
+  else node.positive.forEach((c) => queryStems(c, out));
+  return out;
+}
+
+/** Any exclusion of the query (at any depth) present in the paper. */
+function excluded(node: CompiledNode, doc: AnalyzedPaper): boolean {
+  if (node.kind === 'leaf') return false;
+  if (node.kind === 'or') return node.children.some((c) => excluded(c, doc));
+  return node.negative.some((c) => present(c, doc)) || node.positive.some((c) => excluded(c, doc));
+}
+
+function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch, topic: CompiledTopic, found: TopicMatch[], admit: boolean): void {
+  if (found.length < MIN_FEEDBACK_DOCS || !feedbackAllowed(topic.root)) return;
+  sortMatches(found);
+  const confident = found.map((m) => batch.indexOf(m.paperId));
+  const centroid = feedback.centroid(confident, queryStems(topic.root));
+  if (!centroid || centroid.level <= 0) return;
+  const lift = (sim: number) => 1 + FEEDBACK_LIFT * Math.min(2, sim / centroid.level);
+  const sims = feedback.similarities(confident, centroid);
+  for (let k = 0; k < found.length; k++) found[k].score = round(found[k].score * lift(sims[k]));
+  if (!admit) return;
+  const similar = feedback.similarPapers(centroid, centroid.level, new Set(confident));
+  for (const [d, sim] of [...similar].sort((a, b) => a[0] - b[0])) {
+    const doc = batch.docs[d];
+    if (excluded(topic.root, doc)) continue;
+    winners.clear();
+    const ratio = evaluate(scorer, topic.root, doc);
+    // Half the strict threshold of the query's own evidence, and as like the confident matches
+    // as they are like each other.
+    if (ratio < MEMBERSHIP / 2 || lastScore <= 0) continue;
+    const why: string[] = [];
+    explain(topic.root, doc, why);
+    why.push(`like the other matches (${centroid.terms.slice(0, 3).map(quote).join(', ')})`);
+    found.push({ paperId: doc.id, score: round(lastScore * lift(sim)), why: why.join('; ') });
+  }
 }
 
 function sortMatches(found: TopicMatch[]): TopicMatch[] {

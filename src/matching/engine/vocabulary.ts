@@ -1,3 +1,4 @@
+import conceptsFile from './concepts.json';
 import vocabularyFile from './vocabulary.json';
 import { tokenize } from './tokenize';
 
@@ -59,4 +60,59 @@ let defaultVocabulary: Vocabulary | undefined;
 export function getDefaultVocabulary(): Vocabulary {
   defaultVocabulary ??= buildVocabulary(vocabularyFile.groups);
   return defaultVocabulary;
+}
+
+/** A broad area and the well-known methods and instances of it (concepts.json). */
+export interface ConceptFamily {
+  /** How an alert names the area ("parameter-efficient fine-tuning", "PEFT"). */
+  names: VocabForm[];
+  /** What a paper may name instead ("LoRA", "prompt tuning"). */
+  related: VocabForm[];
+}
+
+export interface Concepts {
+  families: ConceptFamily[];
+  /** Stems of a name, joined by spaces → families with that name. */
+  byName: Map<string, number[]>;
+}
+
+export function buildConcepts(families: { concept: string[]; related: string[] }[]): Concepts {
+  const out: Concepts = { families: [], byName: new Map() };
+  const forms = (texts: string[]): VocabForm[] => {
+    const seen = new Set<string>();
+    const list: VocabForm[] = [];
+    for (const text of texts) {
+      const stems = primaryStems(text);
+      const key = stems.join(' ');
+      // A form left with one word after its stop words go ("in-context" → context, "over-smoothing"
+      // → smoothing) would match far more than it says.
+      const words = text.split(/[\s-]+/).filter(Boolean).length;
+      if (stems.length === 0 || (stems.length === 1 && words > 1) || seen.has(key)) continue;
+      seen.add(key);
+      list.push({ stems, text });
+    }
+    return list;
+  };
+  for (const f of families) {
+    const names = forms(f.concept);
+    const nameKeys = new Set(names.map((n) => n.stems.join(' ')));
+    // A related form that is also a name of the family adds nothing.
+    const related = forms(f.related).filter((r) => !nameKeys.has(r.stems.join(' ')));
+    if (names.length === 0 || related.length === 0) continue;
+    const fi = out.families.push({ names, related }) - 1;
+    for (const key of nameKeys) {
+      const list = out.byName.get(key) ?? [];
+      list.push(fi);
+      out.byName.set(key, list);
+    }
+  }
+  return out;
+}
+
+let defaultConcepts: Concepts | undefined;
+
+/** The shipped concept families (concepts.json), built once. */
+export function getDefaultConcepts(): Concepts {
+  defaultConcepts ??= buildConcepts(conceptsFile.families);
+  return defaultConcepts;
 }

@@ -1,0 +1,154 @@
+import { compileTopics, EnginePaper, InMemoryStats, matchPapers } from './index';
+import { CollectionStats } from './stats';
+import { buildConcepts } from './vocabulary';
+import type { MatchOptions } from './matcher';
+
+/** Generic machine-learning abstracts, so that common words get realistic (low) IDF. */
+const FILLER = [
+  'We propose a new method for training deep models on large datasets and evaluate it on standard benchmarks.',
+  'Our models achieve strong results on image classification while using fewer resources than prior models.',
+  'We study optimization of neural networks and show that the learned models generalize better in practice.',
+  'A framework for learning representations from data, with experiments on language and vision models.',
+  'We analyse the training dynamics of large models and report results across several architectures.',
+  'This paper presents an efficient algorithm for inference in probabilistic models with theoretical guarantees.',
+  'We introduce a benchmark for evaluating models on reasoning tasks and compare many recent approaches.',
+  'Experiments on graphs, text and images show that the proposed approach improves accuracy of the models.',
+];
+
+let seq = 0;
+function paper(title: string, abstract: string): EnginePaper {
+  return { id: `Q${String(seq++).padStart(3, '0')}`, title, abstract };
+}
+
+function background(n: number): EnginePaper[] {
+  return Array.from({ length: n }, (_, i) => paper(`Study ${i} of learning systems`, FILLER[i % FILLER.length]));
+}
+
+function run(query: string, papers: EnginePaper[], options: MatchOptions = {}, stats: CollectionStats = InMemoryStats.fromPapers(papers)) {
+  const topics = compileTopics([{ id: 't', query }]);
+  return matchPapers(topics, papers, stats, options).get('t') ?? [];
+}
+
+const ids = (ms: { paperId: string }[]) => ms.map((m) => m.paperId);
+
+describe('concept families (soft evidence)', () => {
+  const bg = background(40);
+  const verbatim = paper('Parameter-efficient fine-tuning of vision models', 'We study parameter-efficient fine-tuning for image classification.');
+  const lora = paper('Better low-rank updates', 'We improve LoRA for large language models and evaluate it on standard benchmarks.');
+  const unrelated = paper('Faster sampling', 'We speed up the sampling of generative models on standard benchmarks.');
+
+  it('sends a paper that names a method of the area instead of the area, below a verbatim match', () => {
+    const result = run('parameter-efficient fine-tuning', [...bg, verbatim, lora, unrelated]);
+    expect(ids(result)).toEqual([verbatim.id, lora.id]);
+    expect(result[1].why).toContain('"LoRA" in abstract');
+    expect(result[1].why).toContain('related to "parameter-efficient fine-tuning"');
+  });
+
+  it('does not expand a quoted phrase', () => {
+    expect(ids(run('"parameter-efficient fine-tuning"', [...bg, verbatim, lora]))).toEqual([verbatim.id]);
+  });
+
+  it('does not widen an exclusion to the related methods', () => {
+    const peft = paper('Tuning', 'We evaluate parameter-efficient fine-tuning on standard benchmarks.');
+    const result = run('standard benchmarks -(parameter-efficient fine-tuning)', [...bg, peft, lora]);
+    expect(ids(result)).toContain(lora.id);
+    expect(ids(result)).not.toContain(peft.id);
+  });
+
+  it('does not make siblings imply each other', () => {
+    const adapters = paper('Adapter layers', 'We add adapter layers to a frozen model and tune prefix tuning baselines.');
+    expect(ids(run('LoRA', [...bg, adapters, lora]))).toEqual([lora.id]);
+  });
+
+  it('drops related forms that stop words reduce to one generic word', () => {
+    const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
+    expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);
+  });
+});
+
+describe('pseudo-relevance feedback', () => {
+  const bg = background(40);
+  const confident = [
+    paper('Protein folding with residue contact maps', 'Protein folding from amino acid sequences: we predict residue contact maps and tertiary structure.'),
+    paper('Fast protein folding', 'We study protein folding and predict residue contact maps from amino acid sequences with a transformer.'),
+    paper('Protein folding at scale', 'A protein folding model that uses amino acid sequences, residue contact maps and tertiary structure.'),
+  ];
+  // Says "protein" but not "protein folding"; otherwise talks like the confident matches.
+  const like = paper('Protein contact prediction', 'We predict residue contact maps and tertiary structure of a protein from amino acid sequences.');
+  // Says "protein" but talks about something else.
+  const unlike = paper('Protein markets', 'We study the price of protein in food markets with a regression on protein survey data.');
+  const papers = [...bg, ...confident, like, unlike];
+
+  it('sends nothing more without the option, and ranks the same set with it', () => {
+    const plain = run('protein folding', papers);
+    expect(ids(plain).sort()).toEqual(confident.map((p) => p.id).sort());
+    const ranked = run('protein folding', papers, { feedback: true });
+    expect(ids(ranked).sort()).toEqual(confident.map((p) => p.id).sort());
+  });
+
+  it('admits a paper with partial query evidence that shares the confident matches’ distinctive terms', () => {
+    const result = run('protein folding', papers, { feedback: true, feedbackAdmission: true });
+    expect(ids(result)).toContain(like.id);
+    expect(ids(result)).not.toContain(unlike.id);
+    // Below the confident matches.
+    expect(ids(result).indexOf(like.id)).toBe(confident.length);
+    expect(result.find((m) => m.paperId === like.id)!.why).toContain('like the other matches');
+  });
+
+  it('does nothing when a topic has no or only one confident match', () => {
+    const one = [...bg, confident[0], like, unlike];
+    expect(run('protein folding', one, { feedback: true, feedbackAdmission: true })).toEqual(run('protein folding', one));
+    const none = [...bg, like, unlike];
+    expect(run('protein folding', none, { feedback: true, feedbackAdmission: true })).toEqual(run('protein folding', none));
+  });
+
+  it('is deterministic and independent of paper order', () => {
+    const a = run('protein folding', papers, { feedback: true, feedbackAdmission: true });
+    const b = run('protein folding', [...papers].reverse(), { feedback: true, feedbackAdmission: true });
+    expect(b).toEqual(a);
+  });
+});
+
+describe('statistics are never served stale across runs', () => {
+  const digest = [
+    paper('Diffusion models for audio', 'We train diffusion models on speech and music.'),
+    paper('Sampling', 'A faster sampler for diffusion models with fewer steps.'),
+    paper('Graphs', 'We study diffusion on graphs and heat kernels for node classification.'),
+  ];
+  const queries = [
+    { id: 'phrase', query: 'diffusion models' },
+    { id: 'word', query: 'diffusion' },
+    { id: 'kernels', query: 'heat kernels' },
+  ];
+
+  /** Stats that only know document frequencies (as the database-backed ones do). */
+  function counts(docCount: number, df: Record<string, number>): CollectionStats {
+    return { docCount, avgTitleLength: 3, avgAbstractLength: 8, df: (t) => df[t] ?? 0 };
+  }
+
+  it('matching with stats A then stats B gives what B alone gives', () => {
+    const topics = compileTopics(queries);
+    // A: "diffusion" almost always means diffusion models. B: it rarely does, and "heat kernels" is common.
+    const a = counts(1000, { diffus: 100, model: 600, 'diffus model': 95, heat: 3, kernel: 40, 'heat kernel': 2 });
+    const b = counts(1000, { diffus: 400, model: 600, 'diffus model': 20, heat: 300, kernel: 320, 'heat kernel': 290 });
+    for (const options of [{}, { feedback: true, feedbackAdmission: true }]) {
+      const onlyB = matchPapers(compileTopics(queries), digest, b, options);
+      matchPapers(topics, digest, a, options);
+      const afterA = matchPapers(topics, digest, b, options);
+      expect(afterA).toEqual(onlyB);
+      // And the two statistics really do score differently.
+      expect(matchPapers(topics, digest, a, options)).not.toEqual(onlyB);
+    }
+  });
+
+  it('sees a statistics object that changed between runs', () => {
+    const topics = compileTopics(queries);
+    const stats = InMemoryStats.fromPapers(digest);
+    const before = matchPapers(topics, digest, stats);
+    for (let i = 0; i < 30; i++) stats.add(paper(`Heat kernels ${i}`, 'Diffusion on manifolds with heat kernels.'));
+    const after = matchPapers(topics, digest, stats);
+    const fresh = matchPapers(compileTopics(queries), digest, InMemoryStats.fromPapers([...digest, ...Array.from({ length: 30 }, (_, i) => paper(`Heat kernels ${i}`, 'Diffusion on manifolds with heat kernels.'))]));
+    expect(after).toEqual(fresh);
+    expect(after).not.toEqual(before);
+  });
+});
