@@ -13,6 +13,13 @@ export interface PaperInput {
   arxivId?: string | null;
   authors?: string[];
   publishedAt?: Date | null;
+  /** Merged in from feed sources when present (issue #7). */
+  arxivVersion?: number | null;
+  pdfUrl?: string | null;
+  codeUrl?: string | null;
+  projectUrl?: string | null;
+  upvotes?: number | null;
+  categories?: string[];
 }
 
 export interface IngestResult {
@@ -24,6 +31,8 @@ export interface IngestResult {
   papers: number;
   /** Papers seen for the first time (the rest were already stored from another digest). */
   newPapers: number;
+  /** Known papers that gained a field (link, upvotes, categories, …) from this digest. */
+  updatedPapers: number;
 }
 
 /** Bad input, with a message that names the line or field. Maps to HTTP 400 and CLI exit 2. */

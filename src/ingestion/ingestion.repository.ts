@@ -8,7 +8,19 @@ import { titleKey } from './parsers/paper-identity';
 export interface StoredPaperRef {
   paperId: number;
   created: boolean;
+  /** A known paper that gained fields from this input. */
+  updated: boolean;
   paper: PaperInput;
+}
+
+/** An arXiv "replace" announcement: a new version of a paper, applied to the stored record only. */
+export interface PaperRevision {
+  arxivId: string;
+  version: number;
+  title: string;
+  abstract: string;
+  authors: string[];
+  categories: string[];
 }
 
 /** What the stats updater needs to know about papers stored for the first time. */
@@ -20,6 +32,7 @@ export interface StoreDigestResult {
   created: boolean;
   status: string;
   newPapers: number;
+  updatedPapers: number;
 }
 
 @Injectable()
@@ -39,7 +52,7 @@ export class IngestionRepository {
   async storeDigest(d: DigestInput, onNewPapers: NewPaperHook): Promise<StoreDigestResult> {
     const hash = IngestionRepository.contentHash(d);
     const existing = await this.prisma.digest.findUnique({ where: { contentHash: hash }, select: { id: true, status: true, createdAt: true } });
-    if (existing) return { digestId: existing.id, createdAt: existing.createdAt, created: false, status: existing.status, newPapers: 0 };
+    if (existing) return { digestId: existing.id, createdAt: existing.createdAt, created: false, status: existing.status, newPapers: 0, updatedPapers: 0 };
 
     return this.prisma.$transaction(
       async (tx) => {
@@ -58,7 +71,8 @@ export class IngestionRepository {
         await tx.digestPaper.createMany({ data: refs.map((r, position) => ({ digestId: digest.id, paperId: r.paperId, position })) });
         const fresh = refs.filter((r) => r.created).map((r) => ({ id: r.paperId, paper: r.paper }));
         if (fresh.length) await onNewPapers(tx, fresh);
-        return { digestId: digest.id, createdAt: digest.createdAt, created: true, status: digest.status, newPapers: fresh.length };
+        const updatedPapers = refs.filter((r) => r.updated).length;
+        return { digestId: digest.id, createdAt: digest.createdAt, created: true, status: digest.status, newPapers: fresh.length, updatedPapers };
       },
       { timeout: 60_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
     );
@@ -79,18 +93,75 @@ export class IngestionRepository {
           url: p.url ?? null,
           authors: p.authors ?? [],
           publishedAt: p.publishedAt ?? null,
+          arxivVersion: p.arxivVersion ?? null,
+          pdfUrl: p.pdfUrl ?? null,
+          codeUrl: p.codeUrl ?? null,
+          projectUrl: p.projectUrl ?? null,
+          upvotes: p.upvotes ?? null,
+          categories: p.categories ?? [],
         },
         select: { id: true },
       });
-      return { paperId: created.id, created: true, paper: p };
+      return { paperId: created.id, created: true, updated: false, paper: p };
     }
     const patch: Prisma.PaperUpdateInput = {};
     if (!found.arxivId && p.arxivId) patch.arxivId = p.arxivId;
     if (!found.url && p.url) patch.url = p.url;
     if (found.authors.length === 0 && p.authors?.length) patch.authors = p.authors;
     if (!found.publishedAt && p.publishedAt) patch.publishedAt = p.publishedAt;
-    if (Object.keys(patch).length) await tx.paper.update({ where: { id: found.id }, data: patch });
-    return { paperId: found.id, created: false, paper: p };
+    Object.assign(patch, IngestionRepository.sourceFields(found, p));
+    if (Object.keys(patch).length) await tx.paper.update({ where: { id: found.id }, data: { ...patch, updatedAt: new Date() } });
+    return { paperId: found.id, created: false, updated: Object.keys(patch).length > 0, paper: p };
+  }
+
+  /**
+   * What one source adds to a stored paper: links it lacked, the highest upvote count and arXiv
+   * version seen, the union of categories. Never overwrites a value with a different one.
+   */
+  static sourceFields(
+    found: { pdfUrl: string | null; codeUrl: string | null; projectUrl: string | null; upvotes: number | null; categories: string[]; arxivVersion: number | null },
+    p: PaperInput,
+  ): Prisma.PaperUpdateInput {
+    const patch: Prisma.PaperUpdateInput = {};
+    if (!found.pdfUrl && p.pdfUrl) patch.pdfUrl = p.pdfUrl;
+    if (!found.codeUrl && p.codeUrl) patch.codeUrl = p.codeUrl;
+    if (!found.projectUrl && p.projectUrl) patch.projectUrl = p.projectUrl;
+    if (p.upvotes != null && p.upvotes > (found.upvotes ?? -1)) patch.upvotes = p.upvotes;
+    if (p.arxivVersion != null && p.arxivVersion > (found.arxivVersion ?? 0)) patch.arxivVersion = p.arxivVersion;
+    const extra = (p.categories ?? []).filter((c) => !found.categories.includes(c));
+    if (extra.length) patch.categories = [...found.categories, ...extra];
+    return patch;
+  }
+
+  /**
+   * Applies arXiv replacements to papers already stored (by arXiv id): title, abstract, authors
+   * and version when the version is newer. Unknown papers are not created: a replacement is not
+   * news. Returns how many papers changed.
+   */
+  async revisePapers(revisions: PaperRevision[]): Promise<{ updated: number; skipped: number }> {
+    let updated = 0;
+    for (const r of revisions) {
+      const found = await this.prisma.paper.findUnique({ where: { arxivId: r.arxivId } });
+      if (!found || (found.arxivVersion ?? 1) >= r.version) continue;
+      const key = titleKey(r.title);
+      // A new title takes the new title key unless another paper holds it.
+      const keyTaken = key !== found.titleKey && (await this.prisma.paper.findUnique({ where: { titleKey: key }, select: { id: true } }));
+      const extra = r.categories.filter((c) => !found.categories.includes(c));
+      await this.prisma.paper.update({
+        where: { id: found.id },
+        data: {
+          title: r.title,
+          abstract: r.abstract,
+          ...(keyTaken ? {} : { titleKey: key }),
+          ...(r.authors.length ? { authors: r.authors } : {}),
+          ...(extra.length ? { categories: [...found.categories, ...extra] } : {}),
+          arxivVersion: r.version,
+          updatedAt: new Date(),
+        },
+      });
+      updated++;
+    }
+    return { updated, skipped: revisions.length - updated };
   }
 
   /** Digests whose pipeline has not finished (re-ingest re-queues their jobs). */

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { JobProducer } from '../infra/queue/job-producer.service';
 import { CollectionStatsRepository } from '../matching/collection-stats.repository';
 import { DigestInput, IngestResult } from './digest.types';
-import { IngestionRepository } from './ingestion.repository';
+import { IngestionRepository, PaperRevision } from './ingestion.repository';
 import { digestFromJson, digestFromPage, ParseOptions } from './parsers/digest-input';
 import { formatIsoDate } from './parsers/digest-date';
 
@@ -22,6 +22,11 @@ export class IngestionService {
 
   importJson(body: unknown, opts: ParseOptions = {}): Promise<IngestResult> {
     return this.ingest(digestFromJson(body, opts));
+  }
+
+  /** arXiv replacements: update stored papers in place; nothing is matched or mailed again. */
+  revisePapers(revisions: PaperRevision[]): Promise<{ updated: number; skipped: number }> {
+    return revisions.length ? this.repo.revisePapers(revisions) : Promise.resolve({ updated: 0, skipped: 0 });
   }
 
   /**
@@ -44,6 +49,7 @@ export class IngestionService {
       date: formatIsoDate(d.date),
       papers: d.papers.length,
       newPapers: stored.newPapers,
+      updatedPapers: stored.updatedPapers,
     };
     this.logger.log(
       stored.created
