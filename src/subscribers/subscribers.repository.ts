@@ -59,6 +59,14 @@ export class SubscribersRepository {
     return (await this.prisma.subscriber.count({ where: { id } })) > 0;
   }
 
+  async idByEmail(email: string): Promise<string | undefined> {
+    return (await this.prisma.subscriber.findUnique({ where: { email }, select: { id: true } }))?.id;
+  }
+
+  async isSuppressed(emailHash: string): Promise<boolean> {
+    return (await this.prisma.suppression.count({ where: { emailHash } })) > 0;
+  }
+
   async count(): Promise<number> {
     return this.prisma.subscriber.count();
   }

@@ -1,43 +1,36 @@
-import { Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
-import { escapeHtml, page } from '../web/html';
-import { SubscribersService } from './subscribers.service';
-import { TokensService } from './tokens.service';
-
-const INVALID = page(
-  'Link not valid',
-  '<h1>This link is not valid</h1><p>It may be mistyped or too old. The latest email from us has a working unsubscribe link.</p>',
-);
+import { Controller, Get, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { invalidLinkPage, unsubscribeConfirmPage, unsubscribedPage } from '../web/pages';
+import { RateLimit, RateLimitGuard, TooManyRequestsPageFilter } from './rate-limit';
+import { sendPage } from './self-service-pages.controller';
+import { SelfServiceService } from './self-service.service';
 
 /**
- * RFC 8058 one-click unsubscribe. The POST works without cookies or auth and answers 200 (no
- * redirect); the GET only shows a button, because link scanners follow GETs.
+ * RFC 8058 one-click unsubscribe (the List-Unsubscribe URL, and the footer link). The POST works
+ * without cookies or auth, whatever its body (urlencoded or multipart), and answers 200 with no
+ * redirect; the GET only shows a button, because link scanners follow GETs. A bad link also gets
+ * 200, so a mail provider's automated POST never sees an error page it would retry.
  */
+@ApiExcludeController()
 @Controller('unsubscribe')
+@UseGuards(RateLimitGuard)
+@UseFilters(TooManyRequestsPageFilter)
 export class UnsubscribeController {
-  constructor(
-    private readonly subscribers: SubscribersService,
-    private readonly tokens: TokensService,
-  ) {}
+  constructor(private readonly selfService: SelfServiceService) {}
 
   @Get(':token')
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Cache-Control', 'no-store')
-  show(@Param('token') token: string): string {
-    if (!this.tokens.verify('unsubscribe', token)) return INVALID;
-    return page(
-      'Unsubscribe',
-      `<h1>Unsubscribe from Paperboy?</h1><p>You will get no more paper alerts at this address.</p>
-<form method="post" action="/unsubscribe/${escapeHtml(encodeURIComponent(token))}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
-    );
+  @RateLimit('public')
+  show(@Param('token') token: string, @Res() res: Response): void {
+    if (!this.selfService.subscriberFrom('unsubscribe', token)) return sendPage(res, 200, invalidLinkPage());
+    sendPage(res, 200, unsubscribeConfirmPage(token));
   }
 
   @Post(':token')
-  @HttpCode(200)
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Cache-Control', 'no-store')
-  async unsubscribe(@Param('token') token: string): Promise<string> {
-    const id = this.tokens.verify('unsubscribe', token);
-    if (!id || !(await this.subscribers.unsubscribe(id))) return INVALID;
-    return page('Unsubscribed', '<h1>You are unsubscribed</h1><p>We will not email you again. Sorry to see you go.</p>');
+  @RateLimit('public')
+  async unsubscribe(@Param('token') token: string, @Res() res: Response): Promise<void> {
+    const id = await this.selfService.unsubscribe('unsubscribe', token);
+    if (!id) return sendPage(res, 200, invalidLinkPage());
+    sendPage(res, 200, unsubscribedPage(this.selfService.manageToken(id)));
   }
 }
