@@ -1,31 +1,27 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job, UnrecoverableError } from 'bullmq';
-import { ComposeDigestJob, JOBS, QUEUES, SendJob } from '../infra/queue/queues';
+import { ComposeDigestJob, JOBS, QUEUES } from '../infra/queue/queues';
 import { ComposerService } from './composer.service';
-import { PermanentSendError, SenderService } from './sender.service';
+import { ReconcilerService } from './reconciler.service';
 
-/** Thin adapter: compose and send jobs call one service method each. */
-@Processor(QUEUES.mailer, { concurrency: 10 })
+/** Thin adapter for the mailer queue: composing, the cadence tick and the reconciler. */
+@Processor(QUEUES.mailer, { concurrency: 2 })
 export class MailerProcessor extends WorkerHost {
   constructor(
     private readonly composer: ComposerService,
-    private readonly sender: SenderService,
+    private readonly reconciler: ReconcilerService,
   ) {
     super();
   }
 
-  async process(job: Job<ComposeDigestJob | SendJob>) {
+  async process(job: Job) {
     switch (job.name) {
       case JOBS.composeDigest:
         return this.composer.composeForDigest((job.data as ComposeDigestJob).digestId);
-      case JOBS.send:
-        try {
-          const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          return await this.sender.send((job.data as SendJob).deliveryId, { lastAttempt });
-        } catch (e) {
-          if (e instanceof PermanentSendError) throw new UnrecoverableError(e.message);
-          throw e;
-        }
+      case JOBS.cadenceTick:
+        return this.composer.composeDue(new Date(job.timestamp));
+      case JOBS.reconcile:
+        return this.reconciler.reconcile();
       default:
         throw new UnrecoverableError(`unknown job ${job.name}`);
     }

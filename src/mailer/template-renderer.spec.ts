@@ -81,7 +81,7 @@ describe('TemplateRenderer', () => {
   });
 
   it('compiles every email template once at creation', () => {
-    expect(renderer.templateNames).toEqual(['digest']);
+    expect(renderer.templateNames).toEqual(['digest', 'confirm']);
     expect(TemplateRenderer.compileCount() - compilationsBeforeCreate).toBe(renderer.templateNames.length);
   });
 
@@ -179,6 +179,17 @@ describe('TemplateRenderer', () => {
   it('refuses to render without a usable unsubscribe or manage link', () => {
     expect(() => renderer.renderDigest(digest({ unsubscribeUrl: 'javascript:alert(1)' }))).toThrow(/unsubscribeUrl/);
     expect(() => renderer.renderDigest(digest({ manageUrl: '' }))).toThrow(/manageUrl/);
+  });
+
+  it('shows the project page and upvotes a source carried, in both parts', () => {
+    const email = renderer.renderDigest(digest({ papers: [paper({ projectUrl: 'https://example.org/project-x', upvotes: 42 })] }));
+    expect(email.html).toContain('href="https://example.org/project-x"');
+    expect(email.html).toContain('42 upvotes');
+    expect(email.text).toContain('Project page: <https://example.org/project-x>');
+    expect(email.text).toContain('42 upvotes');
+    const none = renderer.renderDigest(digest({ papers: [paper({ projectUrl: 'javascript:alert(1)', upvotes: 0 })] }));
+    expect(none.html).not.toContain('Project page');
+    expect(none.html).not.toContain('upvote');
   });
 
   it('omits the manage link when there is no preference centre (null), keeping unsubscribe', () => {

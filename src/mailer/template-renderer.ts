@@ -32,6 +32,9 @@ export interface PaperCardView {
   why: string;
   pdfUrl?: string | null;
   codeUrl?: string | null;
+  projectUrl?: string | null;
+  /** Upvotes on the daily-papers site, when a source carried them. */
+  upvotes?: number | null;
 }
 
 export interface DigestEmailView {
@@ -50,6 +53,20 @@ export interface DigestEmailView {
   senderAddress: string;
   /** Heading above the cards; defaults to the subject. */
   heading?: string;
+}
+
+/** The double opt-in email: a link to a page whose button confirms (a GET alone confirms nothing). */
+export interface ConfirmEmailView {
+  confirmUrl: string;
+  /** The alerts as the reader typed them. */
+  topics: string[];
+  /** e.g. 'every morning at 08:00 (Europe/Paris)'. */
+  scheduleLabel: string;
+  /** e.g. '7 days'. */
+  expiresIn: string;
+  publicUrl: string;
+  senderName: string;
+  senderAddress: string;
 }
 
 export interface RenderedEmail {
@@ -189,14 +206,19 @@ interface PaperCardModel {
   why: string;
   pdfUrl: string | null;
   codeUrl: string | null;
+  projectUrl: string | null;
+  upvotesLabel: string | null;
   hasLinks: boolean;
 }
 
 interface LayoutModel {
   subject: string;
   preheader: string;
+  /** Completes "Why you get this:" in the footer. */
+  footerNote: string;
   manageUrl: string | null;
-  unsubscribeUrl: string;
+  /** Null only for emails to an address that is not subscribed yet (the confirmation). */
+  unsubscribeUrl: string | null;
   publicUrl: string | null;
   senderName: string;
   senderAddress: string;
@@ -228,6 +250,8 @@ function paperModel(p: PaperCardView, index: number): PaperCardModel {
   const url = safeHttpUrl(p.url);
   const pdfUrl = safeHttpUrl(p.pdfUrl);
   const codeUrl = safeHttpUrl(p.codeUrl);
+  const projectUrl = safeHttpUrl(p.projectUrl);
+  const upvotes = typeof p.upvotes === 'number' && Number.isInteger(p.upvotes) && p.upvotes > 0 ? p.upvotes : null;
   return {
     n: index + 1,
     title: truncateOnWord(p.title, 300) || 'Untitled paper',
@@ -239,7 +263,9 @@ function paperModel(p: PaperCardView, index: number): PaperCardModel {
     why: truncateOnWord(p.why ?? '', 300),
     pdfUrl,
     codeUrl,
-    hasLinks: Boolean(url || pdfUrl || codeUrl),
+    projectUrl,
+    upvotesLabel: upvotes ? plural(upvotes, 'upvote', 'upvotes') : null,
+    hasLinks: Boolean(url || pdfUrl || codeUrl || projectUrl),
   };
 }
 
@@ -250,6 +276,7 @@ function digestModel(view: DigestEmailView): DigestModel {
   return {
     subject,
     preheader: truncateOnWord(view.preheader ?? '', 200),
+    footerNote: 'you set up topic alerts on Paperboy. Every paper above matched at least one of them; the “why” line under each paper shows what matched.',
     heading: truncateOnWord(view.heading ?? subject, 200),
     digestDate: cleanText(view.digestDate),
     papers,
@@ -265,6 +292,43 @@ function digestModel(view: DigestEmailView): DigestModel {
   };
 }
 
+interface ConfirmModel extends LayoutModel {
+  confirmUrl: string;
+  topics: string[];
+  scheduleLabel: string;
+  expiresIn: string;
+}
+
+export const CONFIRM_SUBJECT = 'Confirm your Paperboy paper alerts';
+
+function confirmModel(view: ConfirmEmailView): ConfirmModel {
+  const topics = (view.topics ?? []).map((t) => truncateOnWord(t, 200)).filter((t) => t !== '');
+  return {
+    subject: CONFIRM_SUBJECT,
+    preheader: 'One click and your alerts start. If you did not ask for this, ignore this email.',
+    footerNote: 'someone (we hope you) asked for Paperboy paper alerts at this address. If it was not you, ignore this email: nothing more will be sent.',
+    manageUrl: null,
+    unsubscribeUrl: null,
+    publicUrl: safeHttpUrl(view.publicUrl),
+    senderName: cleanText(view.senderName),
+    senderAddress: cleanText(view.senderAddress),
+    confirmUrl: requiredUrl(view.confirmUrl, 'confirmUrl'),
+    topics,
+    scheduleLabel: cleanText(view.scheduleLabel),
+    expiresIn: cleanText(view.expiresIn),
+  };
+}
+
+const WARM_UP_CONFIRM: ConfirmEmailView = {
+  confirmUrl: 'https://example.org/confirm/x',
+  topics: ['warm-up'],
+  scheduleLabel: 'as soon as papers match',
+  expiresIn: '7 days',
+  publicUrl: 'https://example.org/',
+  senderName: 'Paperboy',
+  senderAddress: '1 Example Street',
+};
+
 // A complete digest used to warm up (and so fully compile) the templates at startup. Handlebars
 // compiles lazily on first call; rendering this once makes template errors surface at boot, and in
 // strict mode every field a template mentions must exist, so a typo such as {{titel}} fails here.
@@ -275,7 +339,7 @@ const WARM_UP_DIGEST: DigestEmailView = {
   papers: [
     {
       title: 'A', url: 'https://example.org/a', authors: 'B', abstract: 'C', topics: ['D'], why: 'E',
-      pdfUrl: 'https://example.org/a.pdf', codeUrl: 'https://example.org/code',
+      pdfUrl: 'https://example.org/a.pdf', codeUrl: 'https://example.org/code', projectUrl: 'https://example.org/project', upvotes: 12,
     },
     { title: 'F', url: null, authors: null, abstract: 'G', topics: [], why: 'H' },
   ],
@@ -300,10 +364,10 @@ interface CompiledEmail {
 }
 
 /** The email kinds this renderer knows; each needs `<kind>.mjml` and `<kind>.txt.hbs`. */
-const EMAIL_KINDS = ['digest'] as const;
+const EMAIL_KINDS = ['digest', 'confirm'] as const;
 type EmailKind = (typeof EMAIL_KINDS)[number];
 
-const WARM_UP: Record<EmailKind, object> = { digest: digestModel(WARM_UP_DIGEST) };
+const WARM_UP: Record<EmailKind, object> = { digest: digestModel(WARM_UP_DIGEST), confirm: confirmModel(WARM_UP_CONFIRM) };
 
 const MJML_OPTIONS = {
   validationLevel: 'strict',
@@ -377,6 +441,12 @@ export class TemplateRenderer {
   renderDigest(view: DigestEmailView): RenderedEmail {
     const model = digestModel(view);
     const email = this.emails.get('digest')!;
+    return { subject: model.subject, html: email.html(model), text: wrapText(email.text(model)) };
+  }
+
+  renderConfirm(view: ConfirmEmailView): RenderedEmail {
+    const model = confirmModel(view);
+    const email = this.emails.get('confirm')!;
     return { subject: model.subject, html: email.html(model), text: wrapText(email.text(model)) };
   }
 }

@@ -9,6 +9,8 @@ export class JobProducer {
   constructor(
     @InjectQueue(QUEUES.matching) private readonly matching: Queue,
     @InjectQueue(QUEUES.mailer) private readonly mailer: Queue,
+    @InjectQueue(QUEUES.send) private readonly sends: Queue,
+    @InjectQueue(QUEUES.transactional) private readonly transactional: Queue,
   ) {}
 
   async matchDigest(digest: RowRef): Promise<void> {
@@ -19,14 +21,24 @@ export class JobProducer {
     await this.addOnce(this.mailer, JOBS.composeDigest, { digestId: digest.id }, jobIds.composeDigest(digest));
   }
 
+  /** One job per subscribe request, whatever the address's state (the worker decides). */
+  async subscriptionRequest(requestId: string): Promise<void> {
+    await this.transactional.add(JOBS.subscriptionRequest, { requestId }, { jobId: jobIds.subscriptionRequest(requestId) });
+  }
+
   /** Enqueues sends in batches (one round trip per chunk). */
   async sendDeliveries(deliveries: RowRef[]): Promise<void> {
     const chunk = 1000;
     for (let i = 0; i < deliveries.length; i += chunk) {
-      await this.mailer.addBulk(
+      await this.sends.addBulk(
         deliveries.slice(i, i + chunk).map((d) => ({ name: JOBS.send, data: { deliveryId: d.id }, opts: { jobId: jobIds.send(d) } })),
       );
     }
+  }
+
+  /** Re-queues sends the reconciler (or an admin) found without a live job; existing jobs are kept. */
+  async requeueSends(deliveries: RowRef[]): Promise<void> {
+    for (const d of deliveries) await this.addOnce(this.sends, JOBS.send, { deliveryId: d.id }, jobIds.send(d));
   }
 
   /**
@@ -35,7 +47,7 @@ export class JobProducer {
    */
   private async addOnce(queue: Queue, name: string, data: object, jobId: string): Promise<void> {
     const existing = await queue.getJob(jobId);
-    if (existing && (await existing.isFailed())) await existing.remove();
+    if (existing && ((await existing.isFailed()) || (await existing.isCompleted()))) await existing.remove();
     await queue.add(name, data, { jobId });
   }
 
@@ -45,6 +57,7 @@ export class JobProducer {
     for (const [name, q] of [
       [QUEUES.matching, this.matching],
       [QUEUES.mailer, this.mailer],
+      [QUEUES.send, this.sends],
     ] as const) {
       const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
       out[name] = Object.values(c).reduce((a, b) => a + b, 0);

@@ -20,7 +20,7 @@ import { redisOptionsFromUrl } from './redis-options';
       ...(Object.keys(QUEUES) as (keyof typeof QUEUES)[]).map((key) => ({
         name: QUEUES[key],
         inject: [AppConfig],
-        useFactory: (config: AppConfig) => ({ defaultJobOptions: defaultJobOptions(config.env.SEND_ATTEMPTS)[key] }),
+        useFactory: (config: AppConfig) => ({ defaultJobOptions: defaultJobOptions(config.env.SEND_ATTEMPTS, config.env.SEND_BACKOFF_MS)[key] }),
       })),
     ),
   ],
