@@ -10,10 +10,13 @@ import { DigestFormatError, IngestResult } from './ingestion/digest.types';
 import { IngestionService } from './ingestion/ingestion.service';
 import { migrateDatabase } from './infra/prisma/migrate';
 import { ComposerService } from './mailer/composer.service';
+import { ReconcilerService } from './mailer/reconciler.service';
 import { MailTransport } from './infra/mail/mail-transport.service';
 import { QuerySyntaxError } from './matching/engine';
 import { runMatchCommand } from './matching/match.command';
 import { SubscribersService } from './subscribers/subscribers.service';
+import { registerSourceCommands } from './ingestion/sources/sources.command';
+import { registerAdminCommands } from './admin/admin.command';
 
 /** Input problems exit with 2 and a one-line message; anything else is a failure (exit 1). */
 class UsageError extends Error {}
@@ -144,16 +147,43 @@ export function buildProgram(): Command {
 
   program
     .command('send')
-    .description('send now: email every active subscriber their undelivered matches, whatever their cadence')
+    .description("send now, whatever the subscribers' cadence: everyone's undelivered matches, or one subscriber's, or one digest's")
+    .option('--subscriber <email>', 'only this subscriber')
+    .option('--digest <id>', 'only the matches of this digest', (v) => {
+      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--digest: "${v}" is not a digest id`);
+      return Number(v);
+    })
+    .option('--due', 'only daily/weekly subscribers whose send hour has come (what the scheduler does every minute)')
     .option('--wait', 'run the workers here until every email is sent')
-    .action(async (opts: { wait?: boolean }) => {
+    .action(async (opts: { subscriber?: string; digest?: number; due?: boolean; wait?: boolean }) => {
       await withContext({ workers: !!opts.wait }, async (app) => {
-        const n = await app.get(ComposerService).sendNow();
+        const composer = app.get(ComposerService);
+        let subscriberId: string | undefined;
+        if (opts.subscriber) {
+          subscriberId = await app.get(SubscribersService).idByEmail(opts.subscriber);
+          if (!subscriberId) throw new UsageError(`--subscriber: no subscriber ${opts.subscriber}`);
+        }
+        const n = opts.due ? await composer.composeDue() : await composer.sendNow({ subscriberId, digestId: opts.digest });
         out(`${n} email(s) queued`);
         if (opts.wait) {
           await app.get(DemoService).waitUntilSettled([], 10 * 60_000);
           out('sending finished');
         }
+      });
+    });
+
+  program
+    .command('deliveries:retry')
+    .description('send again deliveries that failed, or whose outcome is unknown (a worker stopped mid-send)')
+    .addOption(new Option('--status <status>', 'which deliveries').choices(['failed', 'unknown']).makeOptionMandatory())
+    .option('--id <ids...>', 'only these delivery ids')
+    .action(async (opts: { status: 'failed' | 'unknown'; id?: string[] }) => {
+      const ids = opts.id?.map((v) => {
+        if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--id: "${v}" is not a delivery id`);
+        return Number(v);
+      });
+      await withContext({ workers: false }, async (app) => {
+        out(`${await app.get(ReconcilerService).reopen(opts.status, ids)} delivery(ies) queued again`);
       });
     });
 
@@ -186,6 +216,9 @@ export function buildProgram(): Command {
         if (summary.emailsFailed) throw new Error(`${summary.emailsFailed} email(s) failed; see the delivery table`);
       });
     });
+
+  registerSourceCommands(program, { withContext, out, usageError: (m) => new UsageError(m) });
+  registerAdminCommands(program, { withContext, out, usageError: (m) => new UsageError(m) });
 
   return program;
 }

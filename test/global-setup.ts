@@ -1,9 +1,11 @@
 import { runPrismaCli } from '../src/infra/prisma/migrate';
-import { adminQuery, databaseUrl, TEMPLATE_DB } from './helpers/test-db';
+import { adminQuery, databaseUrl } from './helpers/test-db';
 
 /** Builds the migrated template database that every suite clones (fast: CREATE DATABASE … TEMPLATE). */
 export default async function globalSetup(): Promise<void> {
-  await adminQuery(`DROP DATABASE IF EXISTS "${TEMPLATE_DB}" WITH (FORCE)`);
-  await adminQuery(`CREATE DATABASE "${TEMPLATE_DB}"`);
-  await runPrismaCli(['migrate', 'deploy'], databaseUrl(TEMPLATE_DB));
+  const name = `paperboy_test_template_${process.pid}`;
+  process.env.PAPERBOY_TEST_TEMPLATE = name; // inherited by the test workers
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  await runPrismaCli(['migrate', 'deploy'], databaseUrl(name));
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sourcesEnv } from './sources.config';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -39,8 +40,38 @@ export const envSchema = z
     RUN_WORKERS: bool.default(true),
     SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
     SEND_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    SEND_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+    SEND_RATE_PER_SEC: z.coerce.number().int().min(1).max(100_000).default(100),
+    SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+    SMTP_SLOWDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+    SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).max(100).default(5),
+    MAX_PAPERS_PER_EMAIL: z.coerce.number().int().min(1).max(200).default(10),
+    UNKNOWN_AFTER_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(10 * 60_000),
+    RECONCILE_AFTER_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(2 * 60_000),
+    BOUNCE_WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
+    DKIM_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'must be a domain name').optional(),
+    DKIM_SELECTOR: z.string().regex(/^[a-z0-9._-]+$/i, 'must be a DKIM selector').optional(),
+    DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
     MATCH_TOPIC_BATCH: z.coerce.number().int().min(100).max(100_000).default(5000),
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+    // --- subscriber self-service (issue #4) ---
+    /** Express "trust proxy": loopback, a hop count, true/false, or comma-separated addresses/subnets. */
+    TRUST_PROXY: z.string().regex(/^[\w.:/, -]{1,500}$/, 'loopback, a hop count, true/false or addresses/subnets').default('loopback'),
+    CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(7 * 24),
+    CONFIRM_EMAILS_PER_DAY: z.coerce.number().int().min(1).max(100).default(3),
+    CONSENT_RECORD_IP: bool.default(false),
+    RATE_LIMIT_SUBSCRIBE_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
+    RATE_LIMIT_PUBLIC_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    RATE_LIMIT_PREVIEW_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+    // --- end self-service ---
+    // --- admin console (issue #6) ---
+    /** Lifetime of an admin browser session. */
+    ADMIN_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+    /** Failed admin logins allowed per address and per client IP every 15 minutes. */
+    ADMIN_LOGIN_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+    // --- end admin console ---
+    ...sourcesEnv,
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -51,7 +82,17 @@ export const envSchema = z
         ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when NODE_ENV=production (the embedded mail sink is for development only)' });
     }
   })
-  .transform((env) => ({ ...env, APP_SECRET: env.APP_SECRET ?? DEV_SECRET }));
+  .superRefine((env, ctx) => {
+    const dkim = [env.DKIM_DOMAIN, env.DKIM_SELECTOR, env.DKIM_PRIVATE_KEY_FILE].filter(Boolean).length;
+    if (dkim !== 0 && dkim !== 3)
+      ctx.addIssue({ code: 'custom', path: ['DKIM_DOMAIN'], message: 'DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE together' });
+  })
+  .transform((env) => ({
+    ...env,
+    APP_SECRET: env.APP_SECRET ?? DEV_SECRET,
+    // Structured JSON logs in production (one object per line), readable lines in development.
+    LOG_FORMAT: env.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty'),
+  }));
 
 export type Env = z.output<typeof envSchema>;
 

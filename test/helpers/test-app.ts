@@ -14,8 +14,10 @@ export interface TestApp {
 }
 
 /** The real HTTP app with workers, on an ephemeral port, with its own queue prefix in Redis. */
-export async function startTestApp(env: Record<string, string>): Promise<TestApp> {
-  const prefix = `pbtest-${randomBytes(4).toString('hex')}`;
+export async function startTestApp(env: Record<string, string>, opts: { workers?: boolean } = {}): Promise<TestApp> {
+  // A test that passes its own QUEUE_PREFIX (several apps on one queue) cleans it up itself.
+  const ownPrefix = !env.QUEUE_PREFIX;
+  const prefix = env.QUEUE_PREFIX ?? `pbtest-${randomBytes(4).toString('hex')}`;
   const config = AppConfig.fromProcessEnv({
     NODE_ENV: 'test',
     REDIS_URL: TEST_REDIS_URL,
@@ -26,7 +28,7 @@ export async function startTestApp(env: Record<string, string>): Promise<TestApp
     SEND_ATTEMPTS: '3',
     ...env,
   });
-  const app = await createHttpApp(config, { workers: true });
+  const app = await createHttpApp(config, { workers: opts.workers ?? true });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
@@ -35,7 +37,7 @@ export async function startTestApp(env: Record<string, string>): Promise<TestApp
     config,
     close: async () => {
       await app.close();
-      await deleteKeys(prefix);
+      if (ownPrefix) await deleteKeys(prefix);
     },
   };
 }

@@ -3,7 +3,8 @@ import { Client } from 'pg';
 
 /** The server tests run against; override with TEST_DATABASE_URL (any database on it; only the host is used). */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE_DB = 'paperboy_test_template';
+/** Set per run by global-setup, so concurrent test runs on one server do not share a template. */
+export const templateDb = (): string => process.env.PAPERBOY_TEST_TEMPLATE ?? 'paperboy_test_template';
 
 export function databaseUrl(name: string): string {
   const u = new URL(TEST_SERVER_URL);
@@ -33,7 +34,7 @@ export async function createTestDatabase(opts: { empty?: boolean } = {}): Promis
   // Cloning needs the template to be free of other sessions (a parallel clone counts): retry briefly.
   for (let attempt = 0; ; attempt++) {
     try {
-      await adminQuery(opts.empty ? `CREATE DATABASE "${name}"` : `CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
+      await adminQuery(opts.empty ? `CREATE DATABASE "${name}"` : `CREATE DATABASE "${name}" TEMPLATE "${templateDb()}"`);
       break;
     } catch (e) {
       if ((e as { code?: string }).code !== '55006' || attempt > 100) throw e;
