@@ -38,6 +38,20 @@ export type ComposeScope =
   | { kind: 'due'; now: Date }
   | { kind: 'now'; issueKey: string; subscriberId?: string; digestId?: number };
 
+/** Best first: the order papers appear in an email. */
+export const MATCH_ORDER = [{ score: 'desc' as const }, { paperId: 'asc' as const }];
+
+/** What an email shows of each matched paper (also used by the admin's preview of unsent matches). */
+export const MATCH_CONTENT_SELECT = {
+  score: true,
+  why: true,
+  topics: true,
+  digest: { select: { digestDate: true } },
+  paper: {
+    select: { title: true, abstract: true, url: true, arxivId: true, authors: true, pdfUrl: true, codeUrl: true, projectUrl: true, upvotes: true },
+  },
+} as const;
+
 @Injectable()
 export class DeliveryRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -119,18 +133,7 @@ export class DeliveryRepository {
         issueKey: true,
         attempts: true,
         subscriber: { select: { id: true, email: true, status: true, pausedUntil: true } },
-        matches: {
-          orderBy: [{ score: 'desc' }, { paperId: 'asc' }],
-          select: {
-            score: true,
-            why: true,
-            topics: true,
-            digest: { select: { digestDate: true } },
-            paper: {
-              select: { title: true, abstract: true, url: true, arxivId: true, authors: true, pdfUrl: true, codeUrl: true, projectUrl: true, upvotes: true },
-            },
-          },
-        },
+        matches: { orderBy: MATCH_ORDER, select: MATCH_CONTENT_SELECT },
       },
     });
     if (!d) return undefined;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DeliveryStatus, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
-import type { DeliveryContent } from '../../mailer/delivery.repository';
+import { DeliveryContent, MATCH_CONTENT_SELECT, MATCH_ORDER } from '../../mailer/delivery.repository';
 
 export interface SendScope {
   /** Only subscribers with undelivered matches from this digest; else everyone with undelivered matches. */
@@ -96,18 +96,7 @@ export class AdminSendsRepository {
         email: true,
         status: true,
         pausedUntil: true,
-        matches: {
-          where: { deliveryId: null },
-          orderBy: [{ score: 'desc' }, { paperId: 'asc' }],
-          select: {
-            score: true,
-            why: true,
-            topics: true,
-            digest: { select: { digestDate: true } },
-            // The same fields as DeliveryRepository.content (the DeliveryContent type keeps the two in step).
-            paper: { select: { title: true, abstract: true, url: true, arxivId: true, authors: true, pdfUrl: true, codeUrl: true, projectUrl: true, upvotes: true } },
-          },
-        },
+        matches: { where: { deliveryId: null }, orderBy: MATCH_ORDER, select: MATCH_CONTENT_SELECT },
       },
     });
     if (!s) return null;
