@@ -215,6 +215,20 @@ describe('admin console: subscribers, digests and sends (API and pages)', () => 
     expect(html.text).toContain('Graph neural networks at scale');
   });
 
+  it('shows every feed-source pull to admins over the API', async () => {
+    await withClient(db.url, (c) =>
+      c.query(`INSERT INTO source_pull (source, trigger, status, finished_at, digests, new_papers, updated_papers, skipped_papers, error)
+               VALUES ('hf-daily', 'schedule', 'failed', now(), 0, 0, 0, 0, 'HTTP 500'), ('hf-daily', 'schedule', 'ok', now(), 1, 12, 3, 1, NULL)`),
+    );
+    const res = await api('get', '/api/admin/source-pulls?limit=5').expect(200);
+    expect(res.body.pulls.map((p: { status: string; newPapers: number; error: string | null }) => [p.status, p.newPapers, p.error])).toEqual([
+      ['ok', 12, null],
+      ['failed', 0, 'HTTP 500'],
+    ]);
+    await api('get', '/api/admin/source-pulls?limit=0').expect(400);
+    await request(t.url).get('/api/admin/source-pulls').expect(401);
+  });
+
   it('renders the dashboard with inline SVG charts and serves the numbers over the API', async () => {
     const page = await request(t.url).get('/admin').set('Cookie', s.cookie);
     expect(page.status).toBe(200);

@@ -22,14 +22,16 @@ import { AdminImportsService } from './imports/admin-imports.service';
 import { ImportsController } from './imports/imports.controller';
 import { QueuesBoard } from './queues-board';
 import { AdminSendsRepository } from './sends/admin-sends.repository';
+import { SourcesModule } from '../ingestion/sources/sources.module';
+import { SourcePullsApiController } from './digests/source-pulls-api.controller';
 import { AdminSendsService } from './sends/admin-sends.service';
 import { SendsApiController } from './sends/sends-api.controller';
 import { SendsPagesController } from './sends/sends-pages.controller';
 
 /** The admin console (issue #6): pages under /admin, the API under /api/admin, all behind AdminAuthGuard. */
 @Module({
-  imports: [SubscribersModule, MailerModule, IngestionModule],
-  controllers: [AuthPagesController, TokensApiController, SubscribersPagesController, SubscribersApiController, SendsPagesController, SendsApiController, DigestsPagesController, DigestsApiController, DashboardController, ImportsController],
+  imports: [SubscribersModule, MailerModule, IngestionModule, SourcesModule],
+  controllers: [AuthPagesController, TokensApiController, SubscribersPagesController, SubscribersApiController, SendsPagesController, SendsApiController, DigestsPagesController, DigestsApiController, SourcePullsApiController, DashboardController, ImportsController],
   providers: [AdminAuthRepository, AdminAuthService, AdminAuthGuard, AdminSubscribersRepository, AdminSubscribersService, AdminSendsRepository, AdminSendsService, AdminDigestsRepository, AdminDigestsService, DashboardRepository, AdminImportsRepository, AdminImportsService, QueuesBoard],
   exports: [AdminAuthService],
 })
