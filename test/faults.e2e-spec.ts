@@ -139,22 +139,24 @@ describe('faults: the worker process dies or is stopped', () => {
       worker(ctx, smtp, env);
       // Everything except what the dead worker had claimed goes out; its claims stay 'sending'.
       const before = await settled(ctx, 'the restarted worker to send the rest', 45_000, killedAt);
-      const stuck = before.filter((r) => r.status === 'sending').length;
+      const stuckAtRestart = before.filter((r) => r.status === 'sending').length;
       // A handful: what the dead worker held at the kill (claims in flight at SMTP, plus sends SMTP
-      // had accepted that the worker had not yet recorded; under load BullMQ may hold a few more jobs
-      // than SEND_CONCURRENCY). Never a large share of the run.
-      expect(stuck).toBeGreaterThanOrEqual(1);
-      expect(stuck).toBeLessThanOrEqual(20);
+      // had accepted that the worker had not yet recorded). Never a large share of the run.
+      expect(stuckAtRestart).toBeGreaterThanOrEqual(1);
+      expect(stuckAtRestart).toBeLessThanOrEqual(20);
 
-      // The reconciler, as if UNKNOWN_AFTER_MS had passed: the dead worker's claims become 'unknown', not resent.
+      // The reconciler, as if UNKNOWN_AFTER_MS had passed: the dead worker's claims become 'unknown',
+      // not resent. (A statement the dead worker had already sent to PostgreSQL may still have
+      // recorded a send since the snapshot: so at most that many, and at least one.)
       const r = await api.app.get(ReconcilerService).reconcile(new Date(Date.now() + api.config.env.UNKNOWN_AFTER_MS + 1000));
-      expect(r.markedUnknown).toBe(stuck);
+      expect(r.markedUnknown).toBeGreaterThanOrEqual(1);
+      expect(r.markedUnknown).toBeLessThanOrEqual(stuckAtRestart);
       await sleep(500); // anything wrongly re-queued would show up here
 
       const rows = await deliveries(ctx.db.url);
       const got = received(ctx);
       expect(rows).toHaveLength(200);
-      expect(statusCounts(rows)).toEqual({ sent: 200 - stuck, unknown: stuck });
+      expect(statusCounts(rows)).toEqual({ sent: 200 - r.markedUnknown, unknown: r.markedUnknown });
       expect(Math.max(...addresses.map((a) => got.get(a) ?? 0))).toBe(1);
       const byEmail = new Map(rows.map((d) => [d.email, d.status]));
       const missing = addresses.filter((a) => !got.has(a));
