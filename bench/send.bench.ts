@@ -10,7 +10,7 @@
  * The last line printed is one JSON object with the figures.
  */
 import { randomBytes } from 'node:crypto';
-import IORedis from 'ioredis';
+import { deleteKeys } from '../test/helpers/test-app';
 import mjml2html from 'mjml';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -137,14 +137,7 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     sink.stop();
-    const redis = new IORedis(redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteKeys(prefix, redisUrl);
     await dropDatabase(dbName);
     clearInterval(rssTimer);
   }

@@ -42,9 +42,9 @@ export async function startTestApp(env: Record<string, string>, opts: { workers?
   };
 }
 
-/** Removes a test's queue keys from Redis. */
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new IORedis(TEST_REDIS_URL);
+/** Removes a test's (or a benchmark's) queue keys from Redis. */
+export async function deleteKeys(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
+  const redis = new IORedis(redisUrl);
   try {
     let cursor = '0';
     do {
