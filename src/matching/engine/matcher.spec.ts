@@ -136,6 +136,18 @@ describe('matching engine', () => {
     expect(run('pruning', papers)).toEqual(first);
   });
 
+  it('counts a sub-phrase of a long phrase as evidence in proportion to its association with the phrase', () => {
+    const whole = paper('Parameter-efficient fine-tuning of vision transformers', 'We adapt pre-trained backbones with few weights.');
+    const sub = paper('Efficient fine-tuning of pre-trained models', 'We train a small head on frozen features.');
+    const generic = paper('Fine-tuning of pre-trained models', 'We train a small head on frozen features.');
+    const users = [0, 1, 2].map((i) => paper(`Parameter-efficient fine-tuning method ${i}`, 'Low-rank updates for large models.'));
+    const result = run('parameter-efficient fine-tuning', [...bg, whole, sub, generic, ...users]);
+    expect(ids(result)).toContain(sub.id);
+    expect(ids(result)).not.toContain(generic.id);
+    expect(result.find((m) => m.paperId === sub.id)?.why).toBe('phrase "efficient fine-tuning" in title');
+    expect(result.findIndex((m) => m.paperId === whole.id)).toBeLessThan(result.findIndex((m) => m.paperId === sub.id));
+  });
+
   it('scores a small digest against the statistics of a larger collection', () => {
     const digest = [paper('Diffusion models for proteins', 'We generate structures.'), ...bg.slice(0, 5)];
     const collection = [...bg, ...digest];
@@ -150,9 +162,11 @@ describe('matching engine', () => {
       paper('Network pruning', 'We prune networks of models with magnitude criteria.'),
       paper('RLHF for LLMs', 'Reinforcement learning from human feedback with DPO.'),
       paper('Model-based RL', 'World models for planning in reinforcement learning.'),
+      paper('Efficient fine-tuning', 'Parameter-efficient fine-tuning and efficient fine-tuning of based reinforcement learning.'),
+      paper('Parameter-efficient fine-tuning', 'We study efficient fine-tuning.'),
     ];
     const topics = compileTopics(
-      ['diffusion models', 'pruning', 'reinforcement learning', 'model-based reinforcement learning', '"score-based" -guidance', 'LLM OR RL', 'title:(pruning OR diffusion) models'].map(
+      ['diffusion models', 'pruning', 'reinforcement learning', 'model-based reinforcement learning', '"score-based" -guidance', 'LLM OR RL', 'title:(pruning OR diffusion) models', 'parameter-efficient fine-tuning'].map(
         (query, i) => ({ id: `q${i}`, query }),
       ),
     );

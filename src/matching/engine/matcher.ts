@@ -200,9 +200,40 @@ interface PatternInfo {
   order: Int32Array;
   phraseIdf: number;
   reference: number;
+  /**
+   * Contiguous sub-phrases of a phrase of three or more slots, each with its association with the
+   * whole phrase (df(phrase) / df(sub-phrase)); `subBound` is the largest association.
+   */
+  subSpans: SubSpan[] | undefined;
+  subBound: number;
+}
+
+interface SubSpan {
+  stems: string[];
+  /** As typed, for explanations. */
+  text: string;
+  keys: number[];
+  association: number;
 }
 
 const infoCache = new WeakMap<Pattern, PatternInfo>();
+
+/**
+ * Sub-phrases of a pattern as typed (each slot's first spelling): the phrase without its first or
+ * without its last stem ("efficient fine-tuning" of "parameter-efficient fine-tuning"). Built on
+ * first need only: most patterns never have their whole phrase in the collection.
+ */
+function subSpansOf(p: Pattern): SubSpan[] {
+  const stems = p.slots.flatMap((s) => s.alts[0]);
+  if (p.slots.length < 2 || stems.length < 3) return [];
+  const typed = p.slots.map((s) => s.altText[0]).join(' ');
+  const pieces = typed.match(/[^\s-]+[\s-]*/g) ?? [];
+  const text = (from: number, to: number) => (pieces.length === stems.length ? pieces.slice(from, to).join('').replace(/[\s-]+$/, '') : `part of "${typed}"`);
+  return [
+    { stems: stems.slice(1), text: text(1, stems.length), keys: altKeys(stems.slice(1)).map(keyId), association: 0 },
+    { stems: stems.slice(0, -1), text: text(0, stems.length - 1), keys: altKeys(stems.slice(0, -1)).map(keyId), association: 0 },
+  ];
+}
 
 function infoOf(p: Pattern): PatternInfo {
   let info = infoCache.get(p);
@@ -218,6 +249,8 @@ function infoOf(p: Pattern): PatternInfo {
       order: new Int32Array(n),
       phraseIdf: 0,
       reference: 0,
+      subSpans: undefined,
+      subBound: 0,
     };
     infoCache.set(p, info);
   }
@@ -287,15 +320,28 @@ class Scorer {
       if (best < minDf) minDf = best;
     }
     info.phraseIdf = 0;
+    info.subBound = 0;
     if (n >= 2) {
       // A phrase is at most as common as its rarest word and its rarest adjacent pair.
       let df = minDf;
+      const pairDfs: number[] = [];
       for (const boundary of info.boundaryKeys) {
         let pairDf = 0;
         for (const k of boundary) pairDf = Math.max(pairDf, this.df(k));
+        pairDfs.push(pairDf);
         df = Math.min(df, pairDf);
       }
       info.phraseIdf = this.idfOfDf(df);
+      // A sub-phrase ("efficient fine-tuning" of "parameter-efficient fine-tuning") is evidence for
+      // the phrase in proportion to how often papers using it use the whole phrase (none when no
+      // paper of the collection uses the whole phrase).
+      if (df > 0 && !info.subSpans) info.subSpans = subSpansOf(p);
+      for (const span of info.subSpans ?? []) {
+        let subDf = Infinity;
+        for (const k of span.keys) subDf = Math.min(subDf, this.df(k));
+        span.association = df > 0 ? Math.min(1, df / Math.max(1, subDf)) : 0;
+        if (span.association > info.subBound) info.subBound = span.association;
+      }
       // A word alone is evidence for the phrase in proportion to how often, in the collection,
       // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"
       // rarely means neural collapse).
@@ -389,8 +435,25 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   if (author) return ptf > 0 ? 1 : 0;
   if (leaf.exact && !exactSeen) return 0;
   for (let i = 0; i < n; i++) if (tf[i] > 0) words += info.slotIdf[i] * info.association[i] * sat(tf[i]);
-  const score = words + (ptf > 0 ? PHRASE_WEIGHT * info.phraseIdf * sat(ptf) : 0);
+  let phrase = ptf > 0 ? sat(ptf) : 0;
+  if (ptf === 0 && info.subBound > 0 && !leaf.exact) phrase = subPhraseEvidence(scorer, info, fields, doc);
+  const score = words + PHRASE_WEIGHT * info.phraseIdf * phrase;
   return info.reference > 0 ? score / info.reference : 0;
+}
+
+/** The best sub-phrase's saturated, field-weighted phrase frequency times its association with the whole phrase. */
+function subPhraseEvidence(scorer: Scorer, info: PatternInfo, fields: FieldName[], doc: AnalyzedPaper): number {
+  let best = 0;
+  for (const span of info.subSpans ?? []) {
+    if (span.association * SAT_MAX <= best) continue;
+    let ptf = 0;
+    for (const f of fields) {
+      const o = altOccurrences(span.stems, doc[f]);
+      if (o.length) ptf += scorer.fieldWeight(f, doc[f]) * (o.length >> 1);
+    }
+    if (ptf > 0) best = Math.max(best, span.association * sat(ptf));
+  }
+  return best;
 }
 
 function quote(s: string): string {
@@ -436,6 +499,13 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string 
   if (n === 1) return slotFields[0].length ? `${quote(whole)} in ${where(slotFields[0])}` : '';
   if (exactFields.length) return `phrase ${quote(whole)} in ${where(exactFields)}`;
   if (nearFields.length) return `${p.slots.map((_, i) => quote(text(i))).join(', ')} close together in ${where(nearFields)}`;
+  if (!leaf.exact) {
+    for (const span of infoOf(p).subSpans ?? []) {
+      if (span.association <= 0) continue;
+      const spanFields = fields.filter((f) => altOccurrences(span.stems, doc[f]).length > 0);
+      if (spanFields.length) return `phrase ${span.text.startsWith('part of') ? span.text : quote(span.text)} in ${where(spanFields)}`;
+    }
+  }
   return p.slots
     .map((_, i) => (slotFields[i].length ? `${quote(text(i))} in ${where(slotFields[i])}` : ''))
     .filter(Boolean)
@@ -626,6 +696,28 @@ export class PaperBatch {
     b[i >>> 5] |= 1 << (i & 31);
   }
 
+  private readonly stemsBitsCache = new Map<string, Uint32Array>();
+
+  /** Papers holding every one of the stems (positions not checked). */
+  stemsBits(stems: string[]): Uint32Array {
+    const key = stems.join(' ');
+    const cached = this.stemsBitsCache.get(key);
+    if (cached) return cached;
+    let acc: Uint32Array | undefined;
+    for (const stem of stems) {
+      const b = this.bits.get(stem);
+      if (!b) {
+        acc = undefined;
+        break;
+      }
+      if (!acc) acc = b.slice();
+      else for (let w = 0; w < this.words; w++) acc[w] &= b[w];
+    }
+    const out = acc ?? this.none;
+    this.stemsBitsCache.set(key, out);
+    return out;
+  }
+
   /** Papers that may contain the slot (every stem of some spelling present, positions not checked). */
   slotBits(slot: Slot, author: boolean): Uint32Array {
     const map = author ? this.authorBits : this.bits;
@@ -720,6 +812,12 @@ function candidates(scorer: Scorer, batch: PaperBatch, node: CompiledNode, out: 
         for (let w = 0; w < words; w++) some[w] |= b[w];
       }
       for (let w = 0; w < words; w++) acc[w] &= some[w];
+    }
+    // Without the slots above, only a sub-phrase can reach the threshold: add the papers holding one.
+    for (const span of info.subSpans ?? []) {
+      if (span.association <= 0 || SAT_MAX * (total + PHRASE_WEIGHT * info.phraseIdf * span.association) < need) continue;
+      const b = batch.stemsBits(span.stems);
+      for (let w = 0; w < words; w++) acc[w] |= b[w];
     }
     for (let w = 0; w < words; w++) out[w] |= acc[w];
   }
