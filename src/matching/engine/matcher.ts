@@ -219,9 +219,10 @@ interface SubSpan {
 const infoCache = new WeakMap<Pattern, PatternInfo>();
 
 /**
- * Sub-phrases of a pattern as typed (each slot's first spelling): the phrase without its first or
- * without its last stem ("efficient fine-tuning" of "parameter-efficient fine-tuning"). Built on
- * first need only: most patterns never have their whole phrase in the collection.
+ * The sub-phrase of a pattern as typed (each slot's first spelling) without its first stem: the
+ * head noun stays, a modifier goes ("efficient fine-tuning" of "parameter-efficient fine-tuning",
+ * "language models" of "large language models"; never "test-time" of "test-time adaptation").
+ * Built on first need only: most patterns never have their whole phrase in the collection.
  */
 function subSpansOf(p: Pattern): SubSpan[] {
   const stems = p.slots.flatMap((s) => s.alts[0]);
@@ -229,10 +230,7 @@ function subSpansOf(p: Pattern): SubSpan[] {
   const typed = p.slots.map((s) => s.altText[0]).join(' ');
   const pieces = typed.match(/[^\s-]+[\s-]*/g) ?? [];
   const text = (from: number, to: number) => (pieces.length === stems.length ? pieces.slice(from, to).join('').replace(/[\s-]+$/, '') : `part of "${typed}"`);
-  return [
-    { stems: stems.slice(1), text: text(1, stems.length), keys: altKeys(stems.slice(1)).map(keyId), association: 0 },
-    { stems: stems.slice(0, -1), text: text(0, stems.length - 1), keys: altKeys(stems.slice(0, -1)).map(keyId), association: 0 },
-  ];
+  return [{ stems: stems.slice(1), text: text(1, stems.length), keys: altKeys(stems.slice(1)).map(keyId), association: 0 }];
 }
 
 function infoOf(p: Pattern): PatternInfo {
