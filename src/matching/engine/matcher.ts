@@ -225,8 +225,9 @@ const infoCache = new WeakMap<Pattern, PatternInfo>();
  * Built on first need only: most patterns never have their whole phrase in the collection.
  */
 function subSpansOf(p: Pattern): SubSpan[] {
+  // Only for the query as typed: its vocabulary variants (LLM for large language model, …) are other patterns.
   const stems = p.slots.flatMap((s) => s.alts[0]);
-  if (p.slots.length < 2 || stems.length < 3) return [];
+  if (!p.primary || p.slots.length < 2 || stems.length < 3) return [];
   const typed = p.slots.map((s) => s.altText[0]).join(' ');
   const pieces = typed.match(/[^\s-]+[\s-]*/g) ?? [];
   const text = (from: number, to: number) => (pieces.length === stems.length ? pieces.slice(from, to).join('').replace(/[\s-]+$/, '') : `part of "${typed}"`);
