@@ -1,11 +1,12 @@
 /**
  * Fan-out: N subscribers with undelivered matches → ComposerService.sendNow(): every delivery
- * written (one transaction of set-based statements) and one send job per delivery queued
- * (addBulk). Seeding is set-based SQL (generate_series) and is not measured. Redis memory is
- * measured on a private redis-server child (INFO memory, before/after), so nothing else counts.
- * No worker runs: the jobs stay queued.
+ * written (in transactions of COMPOSE_CHUNK_SIZE subscribers, each queued right after its commit)
+ * and its send jobs queued (whatever JobProducer.sendDeliveries does: one job per delivery, or
+ * batched `send-batch` jobs). Seeding is set-based SQL (generate_series, bulk-loaded) and is not
+ * measured. Redis memory is measured on a private redis-server child (INFO memory, before/after),
+ * so nothing else counts. No worker runs: the jobs stay queued.
  *
- * Run: npm run --silent bench:fanout -- [--json] [--subscribers 1000000] [--matches 2]
+ * Run: npm run --silent bench:fanout -- [--json] [--subscribers 1000000] [--matches 2] [--chunk 50000]
  * The last line printed is one JSON object with the figures.
  */
 import { spawn } from 'node:child_process';
@@ -18,10 +19,12 @@ import { createContext } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
 import { JobProducer } from '../src/infra/queue/job-producer.service';
 import { ComposerService } from '../src/mailer/composer.service';
+import { DEFAULT_COMPOSE_CHUNK, DeliveryRepository } from '../src/mailer/delivery.repository';
 import { argNum, dropDatabase, freshDatabase, seed, sleep, sql } from './bench-support';
 
 const SUBSCRIBERS = argNum('subscribers', 1_000_000);
 const MATCHES = argNum('matches', 2);
+const CHUNK = argNum('chunk', DEFAULT_COMPOSE_CHUNK);
 const jsonOnly = process.argv.includes('--json');
 const log = (s: string) => (jsonOnly ? process.stderr : process.stdout).write(`${s}\n`);
 
@@ -70,10 +73,12 @@ async function main(): Promise<void> {
       PUBLIC_URL: 'https://papers.example.org',
       APP_SECRET: 'bench-secret-'.padEnd(40, 'x'),
       LOG_LEVEL: 'error',
+      COMPOSE_CHUNK_SIZE: String(CHUNK),
     });
     const app = await createContext(config, { workers: false, quiet: true });
     try {
-      // Time the enqueue part of sendNow separately (a timing wrapper; the work is unchanged).
+      // Timing wrappers (the work is unchanged): the enqueue part of sendNow, the chunk plan
+      // (one query) and each chunk's transaction.
       const producer = app.get(JobProducer);
       const enqueue = producer.sendDeliveries.bind(producer);
       let enqueueMs = 0;
@@ -82,6 +87,23 @@ async function main(): Promise<void> {
         await enqueue(rows);
         enqueueMs += Date.now() - t;
       };
+      const repo = app.get(DeliveryRepository);
+      const bounds = repo.composeBounds.bind(repo);
+      const range = repo.composeRange.bind(repo);
+      let boundsMs = 0;
+      const chunkMs: number[] = [];
+      repo.composeBounds = async (...args) => {
+        const t = Date.now();
+        const r = await bounds(...args);
+        boundsMs += Date.now() - t;
+        return r;
+      };
+      repo.composeRange = async (...args) => {
+        const t = Date.now();
+        const r = await range(...args);
+        chunkMs.push(Date.now() - t);
+        return r;
+      };
       const before = await usedMemory(redis);
       const t0 = Date.now();
       const n = await app.get(ComposerService).sendNow();
@@ -89,12 +111,34 @@ async function main(): Promise<void> {
       const after = await usedMemory(redis);
       const [{ deliveries }] = await sql<{ deliveries: string }>(dbUrl, `SELECT count(*) AS deliveries FROM delivery`);
       const waiting = await redis.llen('pbbench-fanout:send:wait');
-      const sampleKey = (await redis.keys('pbbench-fanout:send:send-1-*'))[0];
+      const sampleKey = (await redis.keys('pbbench-fanout:send:send-batch-1-*'))[0] ?? (await redis.keys('pbbench-fanout:send:send-1-*'))[0];
       const perJob = sampleKey ? await redis.memory('USAGE', sampleKey) : 0;
       const redisMb = (after - before) / 1048576;
-      log(`sendNow: ${n} deliveries written and queued in ${seconds.toFixed(1)} s (compose transaction ${(seconds - enqueueMs / 1000).toFixed(1)} s, addBulk ${(enqueueMs / 1000).toFixed(1)} s; ${Number(deliveries)} delivery rows, ${waiting} jobs waiting)`);
-      log(`redis: +${redisMb.toFixed(0)} MB (used_memory delta), ${((after - before) / n).toFixed(0)} B per job; one job hash ${perJob} B (MEMORY USAGE)`);
-      process.stdout.write(`${JSON.stringify({ subscribers: SUBSCRIBERS, seconds: Number(seconds.toFixed(1)), redisMb: Math.round(redisMb), deliveries: Number(deliveries), jobsWaiting: waiting, bytesPerJob: Math.round((after - before) / n), composeSeconds: Number((seconds - enqueueMs / 1000).toFixed(1)), enqueueSeconds: Number((enqueueMs / 1000).toFixed(1)) })}\n`);
+      const sec = (ms: number) => Number((ms / 1000).toFixed(1));
+      const composeMs = seconds * 1000 - enqueueMs;
+      log(
+        `sendNow: ${n} deliveries written and queued in ${seconds.toFixed(1)} s (compose ${(composeMs / 1000).toFixed(1)} s: chunk plan ${(boundsMs / 1000).toFixed(1)} s + ` +
+          `${chunkMs.length} chunk transactions of ≤ ${CHUNK} subscribers, ${(chunkMs.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s, slowest ${(Math.max(0, ...chunkMs) / 1000).toFixed(1)} s; ` +
+          `enqueue ${(enqueueMs / 1000).toFixed(1)} s; ${Number(deliveries)} delivery rows, ${waiting} jobs waiting)`,
+      );
+      log(`redis: +${redisMb.toFixed(0)} MB (used_memory delta), ${((after - before) / Math.max(1, n)).toFixed(0)} B per delivery, ${((after - before) / Math.max(1, waiting)).toFixed(0)} B per job; one job hash ${perJob} B (MEMORY USAGE)`);
+      process.stdout.write(
+        `${JSON.stringify({
+          subscribers: SUBSCRIBERS,
+          seconds: Number(seconds.toFixed(1)),
+          redisMb: Math.round(redisMb),
+          deliveries: Number(deliveries),
+          jobsWaiting: waiting,
+          bytesPerJob: Math.round((after - before) / Math.max(1, waiting)),
+          bytesPerDelivery: Math.round((after - before) / Math.max(1, n)),
+          composeSeconds: sec(composeMs),
+          enqueueSeconds: sec(enqueueMs),
+          chunkSize: CHUNK,
+          chunks: chunkMs.length,
+          planSeconds: sec(boundsMs),
+          slowestChunkSeconds: sec(Math.max(0, ...chunkMs)),
+        })}\n`,
+      );
     } finally {
       await app.close();
     }

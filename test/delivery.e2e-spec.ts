@@ -3,13 +3,17 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
+import { Queue } from 'bullmq';
 import request from 'supertest';
+import { JOBS, QUEUES } from '../src/infra/queue/queues';
 import { ComposerService } from '../src/mailer/composer.service';
+import { DeliveryRepository } from '../src/mailer/delivery.repository';
 import { ReconcilerService } from '../src/mailer/reconciler.service';
 import { SenderService } from '../src/mailer/sender.service';
-import { deleteKeys, startTestApp, TestApp, waitFor } from './helpers/test-app';
+import { deleteKeys, startTestApp, TEST_REDIS_URL, TestApp, waitFor } from './helpers/test-app';
 import { deliveries, seedMatches } from './helpers/seed';
 import { SmtpCapture } from './helpers/smtp-capture';
+import { Child, killAllChildren, spawnWorker } from './helpers/processes';
 import { createTestDatabase, TestDatabase, withClient } from './helpers/test-db';
 
 /** Each scenario gets its own database, SMTP server and queue prefix. */
@@ -30,11 +34,11 @@ async function scenario(env: Record<string, string> = {}, opts: { workers?: bool
 }
 
 /** Several app instances (API-only or with workers) on one database, SMTP server and queue. */
-async function sharedQueue(name: string) {
+async function sharedQueue(name: string, extraEnv: Record<string, string> = {}) {
   const db = await createTestDatabase();
   const smtp = await SmtpCapture.start();
   const prefix = `pbtest-${name}-${process.pid}`;
-  const env = { DATABASE_URL: db.url, SMTP_URL: smtp.url, QUEUE_PREFIX: prefix };
+  const env = { DATABASE_URL: db.url, SMTP_URL: smtp.url, QUEUE_PREFIX: prefix, ...extraEnv };
   const apps: TestApp[] = [];
   return {
     db,
@@ -332,4 +336,128 @@ describe('delivery: identity and operations', () => {
       await s.close();
     }
   });
+});
+
+describe('delivery: batches', () => {
+  afterAll(async () => {
+    await killAllChildren();
+  });
+
+  const sendQueue = (prefix: string) =>
+    new Queue(QUEUES.send, { connection: { host: '127.0.0.1', port: Number(new URL(TEST_REDIS_URL).port || 6379), maxRetriesPerRequest: null }, prefix });
+
+  it('one send-batch job with mixed outcomes: 5xx, 451 then 250, unsubscribed after queueing, the rest sent; each exactly once', async () => {
+    const q = await sharedQueue('batch-mix', { SEND_BATCH_SIZE: '100', SEND_ATTEMPTS: '3', SEND_BACKOFF_MS: '50', SEND_CONCURRENCY: '4' });
+    const queue = sendQueue(q.prefix);
+    try {
+      const api = await q.start(false);
+      const ok = ['a', 'b', 'c', 'd', 'e'].map((x) => `${x}@example.org`);
+      const ids = await seedMatches(q.db.url, [...ok, 'gone@example.org', 'busy@example.org', 'left@example.org'].map((email) => ({ email, papers: 2 })));
+      expect(await api.app.get(ComposerService).sendNow()).toBe(8);
+      // one batch job, ids only
+      const waiting = await queue.getJobs(['waiting']);
+      expect(waiting.map((j) => [j.name, j.data.deliveryIds.length])).toEqual([[JOBS.sendBatch, 8]]);
+      await withClient(q.db.url, (c) => c.query(`UPDATE subscriber SET status = 'unsubscribed' WHERE id = $1`, [ids['left@example.org']]));
+      let busyTries = 0;
+      q.smtp.reply = (_n, to) => {
+        if (to.includes('gone@example.org')) return { code: 550, message: '5.1.1 No such user' };
+        if (to.includes('busy@example.org') && busyTries++ === 0) return { code: 451, message: '4.3.0 Temporary failure, try again' };
+        return undefined;
+      };
+      await q.start(true);
+      const rows = await waitFor('every delivery to finish', allFinal(q.db));
+      expect(Object.fromEntries(rows.map((r) => [r.email, [r.status, r.attempts]]))).toEqual({
+        ...Object.fromEntries(ok.map((e) => [e, ['sent', 1]])),
+        'gone@example.org': ['failed', 1],
+        'busy@example.org': ['sent', 2],
+        'left@example.org': ['skipped', 1],
+      });
+      for (const e of [...ok, 'busy@example.org']) expect([e, q.smtp.to(e).length]).toEqual([e, 1]);
+      for (const e of ['gone@example.org', 'left@example.org']) expect([e, q.smtp.to(e).length]).toEqual([e, 0]);
+      expect(busyTries).toBe(2);
+      const gone = await withClient(q.db.url, (c) => c.query('SELECT status::text FROM subscriber WHERE id = $1', [ids['gone@example.org']]));
+      expect(gone.rows[0].status).toBe('bounced');
+      // the batch finished once; only the 451 delivery got a job of its own (the retry), which sent it
+      await waitFor('the retry job to complete', async () => (await queue.getJobCounts('completed')).completed === 2);
+      const done = await queue.getCompleted(0, 10);
+      const batch = done.find((j) => j.name === JOBS.sendBatch)!;
+      expect(batch.returnvalue).toEqual({ sent: 5, skipped: 1, failed: 1, retried: 1, notClaimed: 0, remaining: [] });
+      expect(done.filter((j) => j.name === JOBS.send).map((j) => [j.data.deliveryId, j.returnvalue])).toEqual([[rows.find((r) => r.email === 'busy@example.org')!.id, 'sent']]);
+    } finally {
+      await queue.close();
+      await q.close();
+    }
+  });
+
+  it('records sent deliveries in batched writes, not one write per email', async () => {
+    const s = await scenario({ SEND_CONCURRENCY: '10', SEND_BATCH_SIZE: '50' }, { workers: true });
+    try {
+      const repo = s.t.app.get(DeliveryRepository);
+      const recordSent = jest.spyOn(repo, 'recordSent');
+      const perEmailWrites = [jest.spyOn(repo, 'finish'), jest.spyOn(repo, 'recordFailure')];
+      const emails = Array.from({ length: 40 }, (_, i) => `r${i}@example.org`);
+      await seedMatches(s.db.url, emails.map((email) => ({ email })));
+      await s.t.app.get(ComposerService).sendNow();
+      const rows = await waitFor('the deliveries', allFinal(s.db));
+      expect(rows.every((r) => r.status === 'sent')).toBe(true);
+      const batches = recordSent.mock.calls.map(([batch]) => batch.length);
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(40);
+      expect(Math.max(...batches)).toBeGreaterThan(1);
+      for (const spy of perEmailWrites) expect(spy).not.toHaveBeenCalled();
+      for (const e of emails) expect([e, s.smtp.to(e).length]).toEqual([e, 1]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('SEND_RATE_PER_SEC counts emails across two worker processes (within 5%)', async () => {
+    const rate = 25;
+    const q = await sharedQueue('rate');
+    const workers: Child[] = [];
+    try {
+      const api = await q.start(false);
+      const emails = Array.from({ length: 250 }, (_, i) => `rate${i}@example.org`);
+      await seedMatches(q.db.url, emails.map((email) => ({ email })));
+      // two worker processes (`node dist/src/worker.js`), told apart by their envelope sender
+      for (const name of ['one', 'two']) {
+        workers.push(
+          spawnWorker({
+            DATABASE_URL: q.db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: q.prefix, SMTP_URL: q.smtp.url,
+            SEND_RATE_PER_SEC: String(rate), SEND_BATCH_SIZE: '20', SEND_CONCURRENCY: '8', MAIL_FROM: `Paperboy <digest@${name}.example.org>`,
+          }),
+        );
+      }
+      const queue = sendQueue(q.prefix);
+      await waitFor('two send workers', async () => (await queue.getWorkersCount()) >= 2, 30_000);
+      await queue.close();
+      const at: number[] = [];
+      const bySender = new Map<string, number>();
+      q.smtp.reply = (_n, _to, from) => {
+        at.push(Date.now());
+        bySender.set(from, (bySender.get(from) ?? 0) + 1);
+        return undefined;
+      };
+      expect(await api.app.get(ComposerService).sendNow()).toBe(250);
+      const rows = await waitFor('every delivery to be sent', allFinal(q.db), 40_000);
+      expect(rows.every((r) => r.status === 'sent')).toBe(true);
+      expect(at).toHaveLength(250);
+      // emails per second over the run: the least-squares slope of arrival time against email number
+      // (the first emails also wait for each worker's SMTP connections to open, and a worker that fell
+      // behind catches up, so single emails can be early or late; the slope is the rate they keep)
+      const n = at.length;
+      const meanI = (n - 1) / 2;
+      const meanT = at.reduce((a, t) => a + t, 0) / n;
+      const slopeMs = at.reduce((a, t, i) => a + (i - meanI) * (t - meanT), 0) / at.reduce((a, _t, i) => a + (i - meanI) ** 2, 0);
+      const measured = 1000 / slopeMs;
+      expect(measured).toBeGreaterThanOrEqual(rate * 0.95);
+      expect(measured).toBeLessThanOrEqual(rate * 1.05);
+      // both processes sent part of it
+      expect([...bySender.keys()].sort()).toEqual(['digest@one.example.org', 'digest@two.example.org']);
+    } finally {
+      for (const w of workers) w.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.exited));
+      await q.close();
+    }
+  });
+
 });

@@ -42,6 +42,8 @@ export const envSchema = z
     SEND_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
     SEND_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
     SEND_RATE_PER_SEC: z.coerce.number().int().min(1).max(100_000).default(100),
+    /** Delivery ids per `send-batch` job (one claim statement per group, batched status writes). */
+    SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
     SMTP_SLOWDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).max(100).default(5),
@@ -54,6 +56,8 @@ export const envSchema = z
     DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
     MATCH_TOPIC_BATCH: z.coerce.number().int().min(100).max(100_000).default(5000),
+    /** Due subscribers composed per transaction (a fan-out to more is split into subscriber-id ranges). */
+    COMPOSE_CHUNK_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     // --- subscriber self-service (issue #4) ---
     /** Express "trust proxy": loopback, a hop count, true/false, or comma-separated addresses/subnets. */

@@ -1,11 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import type { SendMailOptions } from 'nodemailer';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { MailTransport } from '../infra/mail/mail-transport.service';
+import { buildMime } from '../infra/mail/mime-builder';
+import { JobProducer } from '../infra/queue/job-producer.service';
+import { SendRateLimiter } from '../infra/queue/send-rate-limiter';
 import { paperLink } from '../ingestion/parsers/paper-identity';
 import { TokensService } from '../subscribers/tokens.service';
-import { DeliveryContent, DeliveryRepository } from './delivery.repository';
+import { ClaimedDelivery, DeliveryContent, DeliveryRepository } from './delivery.repository';
 import { digestSubject, headerSafe, TemplateRenderer } from './template-renderer';
 
 export type SendOutcome = 'sent' | 'skipped' | 'not-claimed';
@@ -13,7 +17,7 @@ export type SendOutcome = 'sent' | 'skipped' | 'not-claimed';
 /** An SMTP failure that must not be retried (5xx): the job fails for good. */
 export class PermanentSendError extends Error {}
 
-/** The server asked us to slow down (421, or a 4xx that says rate/too many): pause the queue. */
+/** The server asked us to slow down (421, or a 4xx that says rate/too many): every worker pauses. */
 export class SlowDownError extends Error {}
 
 export type SmtpFailureKind = 'permanent' | 'rate_limited' | 'transient' | 'network';
@@ -34,9 +38,74 @@ export function classifySmtpError(err: unknown): { kind: SmtpFailureKind; reason
   return { kind: 'transient', reason };
 }
 
+/** What one attempt at one claimed delivery came to. */
+type Attempt =
+  | { kind: 'sent' }
+  | { kind: 'skipped' }
+  | { kind: 'failed'; error: unknown; reason: string; permanent: boolean }
+  | { kind: 'retry'; error: unknown; reason: string; slowDown: boolean };
+
+export interface BatchResult {
+  sent: number;
+  skipped: number;
+  failed: number;
+  retried: number;
+  notClaimed: number;
+  /** Ids not looked at because the worker is shutting down (still pending: the job is put back). */
+  remaining: number[];
+}
+
+/** A counting semaphore with FIFO waiters that can ask for "at least min, up to max" permits. */
+class Slots {
+  private waiters: { min: number; max: number; grant: (n: number) => void }[] = [];
+
+  constructor(private free: number) {}
+
+  take(min: number, max: number): Promise<number> {
+    if (this.waiters.length === 0 && this.free >= min) {
+      const n = Math.min(this.free, max);
+      this.free -= n;
+      return Promise.resolve(n);
+    }
+    return new Promise((grant) => this.waiters.push({ min, max, grant }));
+  }
+
+  give(n: number): void {
+    this.free += n;
+    while (this.waiters.length && this.free >= this.waiters[0].min) {
+      const w = this.waiters.shift()!;
+      const k = Math.min(this.free, w.max);
+      this.free -= k;
+      w.grant(k);
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Buffers `sent` outcomes and writes them in one statement every FLUSH_EVERY results or
+ * FLUSH_MS milliseconds. Until the write, a sent delivery is still `sending` in the database
+ * (the same "unknown" window as a worker dying right after SMTP accepted).
+ */
+const FLUSH_EVERY = 100;
+const FLUSH_MS = 50;
+
 @Injectable()
 export class SenderService {
   private readonly logger = new Logger(SenderService.name);
+  /** Deliveries this process has claimed and not yet finished (at most SEND_CONCURRENCY). */
+  private readonly slots: Slots;
+  private pendingSent: { id: number; messageId: string; smtpResponse: string }[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  // Computed once: the parts of every message that do not depend on the recipient.
+  private readonly fromAddress: string;
+  private readonly senderName: string;
+  private readonly senderAddress: string;
+  private readonly mailDomain: string;
+  private readonly listId: string;
+  private readonly dateLabels = new Map<number, string>();
 
   constructor(
     private readonly repo: DeliveryRepository,
@@ -45,61 +114,239 @@ export class SenderService {
     private readonly tokens: TokensService,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly limiter: SendRateLimiter,
+    private readonly jobs: JobProducer,
+  ) {
+    this.slots = new Slots(config.env.SEND_CONCURRENCY);
+    const from = config.env.MAIL_FROM;
+    this.fromAddress = from;
+    this.senderName = /^\s*"?([^"<]+?)"?\s*</.exec(from)?.[1] ?? 'Paperboy';
+    this.senderAddress = /<([^>]+)>/.exec(from)?.[1] ?? from;
+    this.mailDomain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'paperboy.localhost';
+    this.listId = `Paperboy paper alerts <alerts.${this.mailDomain}>`;
+  }
+
+  /** How many deliveries one claim statement takes at most: ~100 ms of the rate, at most SEND_CONCURRENCY. */
+  private get groupSize(): number {
+    const { SEND_CONCURRENCY, SEND_RATE_PER_SEC, SEND_BATCH_SIZE } = this.config.env;
+    return Math.max(1, Math.min(SEND_CONCURRENCY, SEND_BATCH_SIZE, Math.ceil(SEND_RATE_PER_SEC / 10)));
+  }
 
   /**
-   * The single chokepoint every digest email passes through: claim, re-check the subscriber
-   * (an opt-out after queueing wins), render, send, record. Transient failures throw so BullMQ
-   * retries with backoff; 5xx replies throw PermanentSendError and suppress the address.
+   * One delivery (a `send` job: retries, the reconciler, admin re-sends, and tests): the same
+   * chokepoint as a batch (claim, re-check the subscriber, render, send, record). Transient
+   * failures throw so BullMQ retries the job with backoff; 5xx replies throw PermanentSendError
+   * and suppress the address; a slow-down throws SlowDownError after pausing every worker.
    */
   async send(deliveryId: number, opts: { lastAttempt: boolean }): Promise<SendOutcome> {
-    if (!(await this.repo.claim(deliveryId))) return 'not-claimed';
-    const stopTimer = this.metrics.sendDuration.startTimer();
-    const d = await this.repo.content(deliveryId);
-    if (!d) return 'not-claimed';
-    // A pause set in the preference centre wins like an opt-out: papers matched meanwhile are not sent.
-    const paused = d.subscriber.pausedUntil !== null && d.subscriber.pausedUntil > new Date();
-    if (d.subscriber.status !== 'active' || paused || d.papers.length === 0) {
-      await this.repo.finish(deliveryId, 'skipped', { lastError: `subscriber is ${paused ? 'paused' : d.subscriber.status}` });
-      this.metrics.sends.inc({ outcome: 'skipped' });
-      return 'skipped';
-    }
-    const message = this.compose(d);
+    await this.slots.take(1, 1);
+    let held = 1;
     try {
-      const info = await this.transport.send(message);
-      await this.repo.finishSent(deliveryId, d.subscriber.id, { messageId: message.messageId, smtpResponse: headerSafe(info.response ?? '', 500) });
-      this.metrics.sends.inc({ outcome: 'sent' });
-      this.logger.log(`delivery ${deliveryId} sent (${d.papers.length} papers)`);
-      return 'sent';
-    } catch (err) {
-      const failure = classifySmtpError(err);
-      this.metrics.sendFailures.inc({ class: failure.kind });
-      if (failure.kind === 'permanent') {
-        await this.repo.finish(deliveryId, 'failed', { lastError: failure.reason, smtpResponse: failure.reason });
-        await this.repo.suppressSubscriber(d.subscriber.id);
-        this.metrics.sends.inc({ outcome: 'failed' });
-        this.logger.warn(`delivery ${deliveryId} rejected permanently (${failure.reason}); address suppressed`);
-        throw new PermanentSendError(failure.reason);
-      }
-      if (failure.kind === 'rate_limited') {
-        // Not the recipient's fault: back to the queue without spending an attempt.
-        await this.repo.finish(deliveryId, 'retry', { lastError: failure.reason });
-        this.logger.warn(`delivery ${deliveryId}: server asked us to slow down (${failure.reason})`);
-        throw new SlowDownError(failure.reason);
-      }
-      await this.repo.finish(deliveryId, opts.lastAttempt ? 'failed' : 'retry', { lastError: failure.reason });
-      if (opts.lastAttempt) {
-        this.metrics.sends.inc({ outcome: 'failed' });
-        if (failure.kind === 'transient' && (await this.repo.countSoftBounce(d.subscriber.id)) >= this.config.env.SOFT_BOUNCE_LIMIT) {
-          await this.repo.suppressSubscriber(d.subscriber.id);
-          this.logger.warn(`delivery ${deliveryId}: soft-bounce limit reached; address suppressed`);
+      const reservation = await this.limiter.reserve(1);
+      if (reservation && reservation.waitMs >= 1) await sleep(reservation.waitMs);
+      const [d] = await this.repo.claimBatch([deliveryId]);
+      if (!d || d.skipped) await this.limiter.refund(1);
+      if (!d) return 'not-claimed';
+      if (d.skipped) return this.recordSkipped(d, d.skipped);
+      const attempt = await this.attempt(d, opts.lastAttempt);
+      held = 0;
+      this.slots.give(1);
+      await this.flush();
+      if (attempt.kind === 'sent' || attempt.kind === 'skipped') return attempt.kind;
+      if (attempt.kind === 'failed' && attempt.permanent) throw new PermanentSendError(attempt.reason);
+      if (attempt.kind === 'retry' && attempt.slowDown) throw new SlowDownError(attempt.reason);
+      throw attempt.error;
+    } finally {
+      if (held) this.slots.give(held);
+    }
+  }
+
+  /**
+   * A `send-batch` job: claims the deliveries in groups (one statement each, taken only when the
+   * rate limiter has slots for them), renders and sends with at most SEND_CONCURRENCY in flight
+   * per process, and records outcomes in batched writes. A delivery that fails temporarily gets a
+   * `send` job of its own (with backoff), so the others are never resent.
+   */
+  async sendBatch(ids: number[], shouldStop: () => boolean = () => false): Promise<BatchResult> {
+    const result: BatchResult = { sent: 0, skipped: 0, failed: 0, retried: 0, notClaimed: 0, remaining: [] };
+    const inflight = new Set<Promise<void>>();
+    const { SEND_ATTEMPTS, SEND_CONCURRENCY } = this.config.env;
+    const group = this.groupSize;
+    let next = 0;
+    let failure: unknown;
+    try {
+      while (next < ids.length && !shouldStop() && failure === undefined) {
+        const want = Math.min(ids.length - next, group);
+        // Wait for a useful number of free slots, so that groups stay large at high concurrency.
+        let n = await this.slots.take(Math.min(want, Math.max(1, Math.floor(SEND_CONCURRENCY / 4))), want);
+        try {
+          const reservation = await this.limiter.reserve(n, shouldStop);
+          if (!reservation) break;
+          if (reservation.waitMs >= 1) await sleep(reservation.waitMs);
+          if (shouldStop()) {
+            await this.limiter.refund(n);
+            break;
+          }
+          const claimIds = ids.slice(next, next + n);
+          next += n;
+          const rows = await this.repo.claimBatch(claimIds);
+          result.notClaimed += n - rows.length;
+          let slot = 0;
+          for (const d of rows) {
+            if (d.skipped) {
+              await this.recordSkipped(d, d.skipped);
+              result.skipped++;
+              continue;
+            }
+            const delay = slot++ * reservation.intervalMs;
+            n--;
+            const p = (async () => {
+              if (delay >= 1) await sleep(delay);
+              const attempt = await this.attempt(d, d.attempts >= SEND_ATTEMPTS);
+              if (attempt.kind === 'retry') {
+                await this.scheduleRetry(d, attempt.slowDown);
+                result.retried++;
+              } else result[attempt.kind === 'sent' ? 'sent' : attempt.kind === 'skipped' ? 'skipped' : 'failed']++;
+            })()
+              .catch((e) => {
+                failure ??= e;
+              })
+              .finally(() => {
+                this.slots.give(1);
+                inflight.delete(p);
+              });
+            inflight.add(p);
+          }
+          // Slots reserved for rows that were not claimed or were skipped go back.
+          await this.limiter.refund(n);
+        } finally {
+          this.slots.give(n);
         }
       }
-      this.logger.warn(`delivery ${deliveryId} attempt ${d.attempts} failed (${failure.reason})${opts.lastAttempt ? '; giving up' : '; will retry'}`);
-      throw err;
+    } finally {
+      // Whatever happens, the sends already under way finish and are recorded before the job ends.
+      await Promise.allSettled([...inflight]);
+    }
+    await this.flush();
+    if (failure !== undefined) throw failure;
+    result.remaining = ids.slice(next);
+    return result;
+  }
+
+  /**
+   * Render, send and record one claimed delivery. Never throws for SMTP failures: it records
+   * them (retry / failed, suppression, soft bounces) and says what happened.
+   */
+  private async attempt(d: ClaimedDelivery, lastAttempt: boolean): Promise<Attempt> {
+    if (d.papers.length === 0) {
+      await this.recordSkipped(d, 'no papers left to send');
+      return { kind: 'skipped' };
+    }
+    const stopTimer = this.metrics.sendDuration.startTimer();
+    try {
+      let message: ReturnType<SenderService['compose']>;
+      let raw: Buffer;
+      try {
+        message = this.compose(d);
+        // The MIME is built here (fast quoted-printable) and handed to nodemailer as a raw message.
+        raw = buildMime(message);
+      } catch (err) {
+        // Bad data in one delivery must not hold up its batch: it fails, for an admin to look at.
+        const reason = headerSafe(`render failed: ${(err as Error)?.message ?? String(err)}`, 500);
+        await this.repo.recordFailure(d.id, 'failed', { lastError: reason });
+        this.metrics.sends.inc({ outcome: 'failed' });
+        this.logger.error(`delivery ${d.id}: ${reason}`);
+        return { kind: 'failed', error: err, reason, permanent: true };
+      }
+      let info: { response?: string };
+      try {
+        info = await this.transport.send({ envelope: { from: this.senderAddress, to: [d.subscriber.email] }, raw, messageId: message.messageId });
+      } catch (err) {
+        return await this.recordFailure(d, err, lastAttempt);
+      }
+      this.queueSent({ id: d.id, messageId: message.messageId, smtpResponse: headerSafe(info.response ?? '', 500) });
+      this.metrics.sends.inc({ outcome: 'sent' });
+      return { kind: 'sent' };
     } finally {
       stopTimer();
     }
+  }
+
+  private async recordFailure(d: ClaimedDelivery, err: unknown, lastAttempt: boolean): Promise<Attempt> {
+    const failure = classifySmtpError(err);
+    this.metrics.sendFailures.inc({ class: failure.kind });
+    if (failure.kind === 'permanent') {
+      await this.repo.recordFailure(d.id, 'failed', { lastError: failure.reason, smtpResponse: failure.reason });
+      await this.repo.suppressSubscriber(d.subscriber.id);
+      this.metrics.sends.inc({ outcome: 'failed' });
+      this.logger.warn(`delivery ${d.id} rejected permanently (${failure.reason}); address suppressed`);
+      return { kind: 'failed', error: err, reason: failure.reason, permanent: true };
+    }
+    if (failure.kind === 'rate_limited') {
+      // Not the recipient's fault: every worker pauses, and this attempt does not count.
+      await this.repo.recordFailure(d.id, 'retry', { lastError: failure.reason, refundAttempt: true });
+      await this.limiter.slowDown(this.config.env.SMTP_SLOWDOWN_MS);
+      this.logger.warn(`delivery ${d.id}: server asked us to slow down (${failure.reason}); pausing sends for ${this.config.env.SMTP_SLOWDOWN_MS} ms`);
+      return { kind: 'retry', error: err, reason: failure.reason, slowDown: true };
+    }
+    await this.repo.recordFailure(d.id, lastAttempt ? 'failed' : 'retry', { lastError: failure.reason });
+    this.logger.warn(`delivery ${d.id} attempt ${d.attempts} failed (${failure.reason})${lastAttempt ? '; giving up' : '; will retry'}`);
+    if (!lastAttempt) return { kind: 'retry', error: err, reason: failure.reason, slowDown: false };
+    this.metrics.sends.inc({ outcome: 'failed' });
+    if (failure.kind === 'transient' && (await this.repo.countSoftBounce(d.subscriber.id)) >= this.config.env.SOFT_BOUNCE_LIMIT) {
+      await this.repo.suppressSubscriber(d.subscriber.id);
+      this.logger.warn(`delivery ${d.id}: soft-bounce limit reached; address suppressed`);
+    }
+    return { kind: 'failed', error: err, reason: failure.reason, permanent: false };
+  }
+
+  /**
+   * A batch member failed temporarily: its own `send` job, so the rest of the batch is not
+   * resent. Backoff SEND_BACKOFF_MS × 2^(attempt-1) ±50% (a slow-down waits SMTP_SLOWDOWN_MS and
+   * costs no attempt); the job carries the attempts left.
+   */
+  private async scheduleRetry(d: ClaimedDelivery, slowDown: boolean): Promise<void> {
+    const { SEND_ATTEMPTS, SEND_BACKOFF_MS, SMTP_SLOWDOWN_MS } = this.config.env;
+    const used = slowDown ? d.attempts - 1 : d.attempts;
+    const delay = slowDown ? SMTP_SLOWDOWN_MS : SEND_BACKOFF_MS * 2 ** (used - 1) * (0.5 + Math.random());
+    await this.jobs.retrySend(d, delay, SEND_ATTEMPTS - used, SEND_BACKOFF_MS * 2 ** used);
+  }
+
+  private async recordSkipped(d: ClaimedDelivery, reason: string): Promise<'skipped'> {
+    // The claim statement already wrote `skipped` for a gone or paused subscriber.
+    if (!d.skipped) await this.repo.finish(d.id, 'skipped', { lastError: reason });
+    this.metrics.sends.inc({ outcome: 'skipped' });
+    this.logger.log(`delivery ${d.id} skipped (${reason})`);
+    return 'skipped';
+  }
+
+  private queueSent(row: { id: number; messageId: string; smtpResponse: string }): void {
+    this.pendingSent.push(row);
+    if (this.pendingSent.length >= FLUSH_EVERY) void this.flush().catch(() => undefined);
+    else this.flushTimer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);
+  }
+
+  /**
+   * Writes every buffered `sent` outcome; resolves once they (and every earlier write) are in the
+   * database. A failed write keeps its rows buffered and tries again (the emails did go out).
+   */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const rows = this.pendingSent;
+    if (rows.length === 0) return this.flushing;
+    this.pendingSent = [];
+    // One write at a time, in order.
+    const write = this.flushing
+      .catch(() => undefined)
+      .then(() => this.repo.recordSent(rows))
+      .catch((e) => {
+        this.pendingSent = rows.concat(this.pendingSent);
+        this.flushTimer ??= setTimeout(() => void this.flush().catch(() => undefined), 1000);
+        throw e;
+      });
+    this.flushing = write;
+    return write;
   }
 
   /** Builds the exact message for a delivery (also the admin console's preview and test send). */
@@ -111,7 +358,6 @@ export class SenderService {
     const subject = digestSubject(d.papers.length, topTopics[0]?.[0] ?? '', topTopics.length - 1);
     // Best first; past the cap, "and N more" links to a page listing the whole delivery.
     const shown = d.papers.slice(0, this.config.env.MAX_PAPERS_PER_EMAIL);
-    const from = this.config.env.MAIL_FROM;
     const newest = d.papers.reduce((a, p) => (p.digestDate > a ? p.digestDate : a), d.papers[0].digestDate);
     const email = this.renderer.renderDigest({
       subject,
@@ -119,7 +365,7 @@ export class SenderService {
         .slice(0, 3)
         .map((p) => p.title)
         .join(' · '),
-      digestDate: newest.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }),
+      digestDate: this.dateLabel(newest),
       papers: shown.map((p) => ({
         title: p.title,
         url: paperLink(p),
@@ -137,33 +383,42 @@ export class SenderService {
       manageUrl: this.config.publicLink(`manage/${this.tokens.sign('manage', d.subscriber.id)}`),
       unsubscribeUrl,
       publicUrl: this.config.env.PUBLIC_URL,
-      senderName: /^\s*"?([^"<]+?)"?\s*</.exec(from)?.[1] ?? 'Paperboy',
-      senderAddress: /<([^>]+)>/.exec(from)?.[1] ?? from,
+      senderName: this.senderName,
+      senderAddress: this.senderAddress,
     });
     return {
-      from,
+      from: this.fromAddress,
       to: d.subscriber.email,
       subject: email.subject,
       html: email.html,
       text: email.text,
       messageId: this.messageId(d.id),
+      // Both parts are quoted-printable (mostly ASCII HTML and text); saying so spares nodemailer
+      // a character-by-character scan of each part to choose an encoding.
+      textEncoding: 'quoted-printable',
       headers: {
         'List-Unsubscribe': `<${unsubscribeUrl}>`,
         'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-        'List-Id': `Paperboy paper alerts <alerts.${this.domain()}>`,
+        'List-Id': this.listId,
         'X-Paperboy-Delivery': String(d.id),
       },
-    };
+    } satisfies SendMailOptions & { messageId: string; headers: Record<string, string> };
+  }
+
+  private dateLabel(d: Date): string {
+    const key = d.getTime();
+    let label = this.dateLabels.get(key);
+    if (label === undefined) {
+      label = d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+      if (this.dateLabels.size > 1000) this.dateLabels.clear();
+      this.dateLabels.set(key, label);
+    }
+    return label;
   }
 
   /** Stable per delivery, so a resend (after the unknown window) is recognisable as the same email. */
   private messageId(deliveryId: number): string {
     const tag = createHmac('sha256', this.config.env.APP_SECRET).update(`message-id:${deliveryId}`).digest('hex').slice(0, 16);
-    return `<delivery-${deliveryId}.${tag}@${this.domain()}>`;
-  }
-
-  private domain(): string {
-    const m = /@([^>\s]+)>?\s*$/.exec(this.config.env.MAIL_FROM);
-    return m ? m[1] : 'paperboy.localhost';
+    return `<delivery-${deliveryId}.${tag}@${this.mailDomain}>`;
   }
 }

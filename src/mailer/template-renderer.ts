@@ -90,10 +90,16 @@ export const TEXT_WIDTH = 72;
 // characters, which can visually reorder a title ("Trojan source" style spoofing).
 const UNSAFE_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
+// Anything cleanText would change: an unsafe character, whitespace other than a single space
+// between words, or whitespace at either end. Most values have none and are returned as they are.
+const NEEDS_CLEANING = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[^\S ]|\s\s|^\s|\s$/;
+
 /** Removes control and bidi-override characters and collapses all whitespace to single spaces. */
 export function cleanText(value: unknown): string {
   if (value === null || value === undefined) return '';
-  return String(value).replace(UNSAFE_CHARS, '').replace(/\s+/g, ' ').trim();
+  const text = String(value);
+  if (!NEEDS_CLEANING.test(text)) return text;
+  return text.replace(UNSAFE_CHARS, '').replace(/\s+/g, ' ').trim();
 }
 
 /** One-line value safe for a mail header: no CR, LF, NUL or other controls (DESIGN.md). */
@@ -106,7 +112,10 @@ export function headerSafe(value: unknown, maxLength = 250): string {
  * and appends an ellipsis. Whitespace is collapsed first.
  */
 export function truncateOnWord(value: string, max = ABSTRACT_MAX_CHARS): string {
-  const text = cleanText(value);
+  // Only the start of a long value can end up in the result: clean a prefix that still has more
+  // than `max` characters once cleaned (cleaning maps left to right), or the whole value if not.
+  let text = typeof value === 'string' && value.length > 2 * max + 64 ? cleanText(value.slice(0, 2 * max + 64)) : '';
+  if (text.length <= max + 1) text = cleanText(value);
   if (text.length <= max) return text;
   let cut = text.slice(0, max); // leave room for the ellipsis below
   const lastSpace = cut.lastIndexOf(' ');
@@ -241,8 +250,13 @@ function requiredUrl(value: string, field: string): string {
   return url;
 }
 
+/** `n` as en-GB writes it (Intl is slow; below 1,000 there is no grouping separator). */
+function count(n: number): string {
+  return Number.isInteger(n) && n >= 0 && n < 1000 ? String(n) : n.toLocaleString('en-GB');
+}
+
 function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`;
+  return `${count(n)} ${n === 1 ? one : many}`;
 }
 
 function paperModel(p: PaperCardView, index: number): PaperCardModel {

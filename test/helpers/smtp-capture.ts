@@ -14,7 +14,8 @@ export interface CapturedMail {
  */
 export class SmtpCapture {
   readonly messages: CapturedMail[] = [];
-  reply: (n: number) => { code: number; message: string } | undefined = () => undefined;
+  /** `n` counts messages from 0; `to` is the message's envelope recipients, `from` its envelope sender. */
+  reply: (n: number, to: string[], from: string) => { code: number; message: string } | undefined = () => undefined;
   private received = 0;
 
   private constructor(private readonly server: SMTPServer, readonly port: number) {}
@@ -30,7 +31,8 @@ export class SmtpCapture {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', async () => {
           const n = self!.received++;
-          const answer = self!.reply(n);
+          const mailFrom = session.envelope.mailFrom;
+          const answer = self!.reply(n, session.envelope.rcptTo.map((r) => r.address), mailFrom ? mailFrom.address : '');
           if (answer && answer.code >= 400) {
             const err = new Error(answer.message) as Error & { responseCode: number };
             err.responseCode = answer.code;

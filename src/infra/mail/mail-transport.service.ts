@@ -4,6 +4,8 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { SendMailOptions, SentMessageInfo, Transporter } from 'nodemailer';
 import { AppConfig } from '../../config/app-config';
 import { OutboxSink } from '../../mailer/dev-sink/outbox-sink';
+// Installs the fast path of nodemailer's SMTP DATA stream (see the file).
+import './fast-data-stream';
 
 export const DKIM_SIGNED_HEADERS = [
   'from', 'to', 'subject', 'date', 'message-id', 'mime-version', 'content-type',

@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { JobProducer } from './job-producer.service';
 import { defaultJobOptions, QUEUES } from './queues';
 import { redisOptionsFromUrl } from './redis-options';
+import { SendRateLimiter } from './send-rate-limiter';
 
 @Global()
 @Module({
@@ -24,7 +25,7 @@ import { redisOptionsFromUrl } from './redis-options';
       })),
     ),
   ],
-  providers: [JobProducer],
-  exports: [JobProducer, BullModule],
+  providers: [JobProducer, SendRateLimiter],
+  exports: [JobProducer, SendRateLimiter, BullModule],
 })
 export class QueueModule {}

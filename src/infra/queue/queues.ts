@@ -8,7 +8,11 @@ export const QUEUES = {
   matching: 'matching',
   /** Composing deliveries, the cadence tick and the reconciler. */
   mailer: 'mailer',
-  /** One job per email; rate limited globally (across every worker process). */
+  /**
+   * Sending: `send-batch` jobs (SEND_BATCH_SIZE delivery ids each) from composing, and single
+   * `send` jobs for retries, the reconciler and admin re-sends. Rate limited per email, globally
+   * (across every worker process), by SendRateLimiter.
+   */
   send: 'send',
   /** Pulls from feed sources (Hugging Face daily papers, arXiv); one at a time across all workers. */
   sources: 'sources',
@@ -20,6 +24,7 @@ export const JOBS = {
   matchDigest: 'match-digest',
   composeDigest: 'compose-digest',
   send: 'send',
+  sendBatch: 'send-batch',
   cadenceTick: 'cadence-tick',
   reconcile: 'reconcile',
   pullSource: 'pull-source',
@@ -40,6 +45,10 @@ export interface ComposeDigestJob {
 }
 export interface SendJob {
   deliveryId: number;
+}
+/** Delivery ids only (ascending), at most SEND_BATCH_SIZE. */
+export interface SendBatchJob {
+  deliveryIds: number[];
 }
 /** `source` is a configured source name such as "hf-daily" or "arxiv-rss:cs.lg" (no secrets). */
 export interface PullSourceJob {
@@ -75,6 +84,8 @@ export const jobIds = {
   matchDigest: (d: RowRef) => `match-digest-${d.id}-${d.createdAt.getTime()}`,
   composeDigest: (d: RowRef) => `compose-digest-${d.id}-${d.createdAt.getTime()}`,
   send: (d: RowRef) => `send-${d.id}-${d.createdAt.getTime()}`,
+  /** A batch is named by its first and last rows (ids ascending, so batches of one compose never overlap). */
+  sendBatch: (first: RowRef, last: RowRef) => `send-batch-${first.id}-${first.createdAt.getTime()}-${last.id}-${last.createdAt.getTime()}`,
   /** Request ids are random uuids: unique without a timestamp. */
   subscriptionRequest: (requestId: string) => `subscription-request-${requestId}`,
 };

@@ -1,0 +1,150 @@
+import { ComposerService } from '../src/mailer/composer.service';
+import { DeliveryRepository } from '../src/mailer/delivery.repository';
+import { ReconcilerService } from '../src/mailer/reconciler.service';
+import { JobProducer } from '../src/infra/queue/job-producer.service';
+import type { RowRef } from '../src/infra/queue/queues';
+import { seedMatches } from './helpers/seed';
+import { startTestApp, TestApp } from './helpers/test-app';
+import { createTestDatabase, TestDatabase, withClient } from './helpers/test-db';
+
+/**
+ * Chunked compose (issue #5): with COMPOSE_CHUNK_SIZE=2 every compose below is split into
+ * subscriber-id ranges of two due subscribers, one transaction each, queued chunk by chunk.
+ * No workers run: the jobs stay queued, and what was queued is recorded by a spy.
+ */
+describe('delivery: chunked compose', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let queued: RowRef[][];
+  let failQueueAt: number | undefined;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    t = await startTestApp({ DATABASE_URL: db.url, COMPOSE_CHUNK_SIZE: '2' }, { workers: false });
+    queued = [];
+    failQueueAt = undefined;
+    const jobs = t.app.get(JobProducer);
+    const sendDeliveries = jobs.sendDeliveries.bind(jobs);
+    jest.spyOn(jobs, 'sendDeliveries').mockImplementation(async (rows) => {
+      if (queued.length === failQueueAt) {
+        failQueueAt = undefined;
+        throw new Error('simulated crash before queueing');
+      }
+      queued.push(rows);
+      await sendDeliveries(rows);
+    });
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await t.close();
+    await db.drop();
+  });
+
+  const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> =>
+    withClient(db.url, async (c) => (await c.query(text, params)).rows as T[]);
+
+  /** Per subscriber: their deliveries, and matches attached elsewhere or to nothing. */
+  const state = () =>
+    sql<{ email: string; deliveries: number; papers: number[]; attached: number; undelivered: number; foreign: number }>(`
+      SELECT s.email,
+             (SELECT count(*)::int FROM delivery d WHERE d.subscriber_id = s.id) AS deliveries,
+             (SELECT coalesce(array_agg(d.paper_count ORDER BY d.id), '{}') FROM delivery d WHERE d.subscriber_id = s.id) AS papers,
+             (SELECT count(*)::int FROM match m JOIN delivery d ON d.id = m.delivery_id WHERE m.subscriber_id = s.id AND d.subscriber_id = s.id) AS attached,
+             (SELECT count(*)::int FROM match m WHERE m.subscriber_id = s.id AND m.delivery_id IS NULL) AS undelivered,
+             (SELECT count(*)::int FROM match m JOIN delivery d ON d.id = m.delivery_id WHERE m.subscriber_id = s.id AND d.subscriber_id <> s.id) AS foreign
+      FROM subscriber s ORDER BY s.email`);
+
+  const readers = (n: number, papers = (i: number) => 1 + (i % 3)) =>
+    Array.from({ length: n }, (_, i) => ({ email: `reader-${String(i).padStart(2, '0')}@example.org`, papers: papers(i) }));
+
+  const queuedIds = () => queued.flat().map((r) => r.id);
+  const deliveryIds = async () => (await sql<{ id: number }>(`SELECT id FROM delivery ORDER BY id`)).map((r) => r.id);
+
+  it('writes one delivery per subscriber with all their undelivered matches, queued chunk by chunk; a second compose adds nothing', async () => {
+    const subscribers = readers(7);
+    await seedMatches(db.url, subscribers);
+    const composer = t.app.get(ComposerService);
+
+    expect(await composer.sendNow()).toBe(7);
+    const rows = await state();
+    expect(rows).toEqual(subscribers.map((s) => ({ email: s.email, deliveries: 1, papers: [s.papers], attached: s.papers, undelivered: 0, foreign: 0 })));
+    // 7 due subscribers in ranges of 2: four transactions, each queued on its own
+    expect(queued.map((c) => c.length)).toEqual([2, 2, 2, 1]);
+    expect(queuedIds().sort((a, b) => a - b)).toEqual(await deliveryIds());
+
+    expect(await composer.sendNow()).toBe(0);
+    expect(await state()).toEqual(rows);
+    expect(queued.flat()).toHaveLength(7);
+  });
+
+  it('a failure mid-way, then a re-run: every subscriber gets exactly one delivery, nothing is lost or queued twice', async () => {
+    const subscribers = readers(9);
+    await seedMatches(db.url, subscribers);
+    const composer = t.app.get(ComposerService);
+    const repo = t.app.get(DeliveryRepository);
+    const now = new Date('2026-11-24T08:00:00Z'); // the same issue key both times (as a retried job would)
+
+    // 1. The third chunk's transaction fails: chunks 1 and 2 are committed and queued, nothing else is written.
+    const composeRange = repo.composeRange.bind(repo);
+    let calls = 0;
+    const spy = jest.spyOn(repo, 'composeRange').mockImplementation(async (...args) => {
+      if (++calls === 3) throw new Error('simulated database failure');
+      return composeRange(...args);
+    });
+    await expect(composer.sendNow({}, now)).rejects.toThrow('simulated database failure');
+    expect(queued.map((c) => c.length)).toEqual([2, 2]);
+    expect((await state()).filter((r) => r.deliveries === 1)).toHaveLength(4);
+    spy.mockRestore();
+
+    // 2. The re-run's process "dies" after committing its first chunk, before queueing it.
+    failQueueAt = 2;
+    await expect(composer.sendNow({}, now)).rejects.toThrow('simulated crash before queueing');
+    expect(queued).toHaveLength(2);
+
+    // 3. A third run completes what is left.
+    await composer.sendNow({}, now);
+    const rows = await state();
+    expect(rows).toEqual(subscribers.map((s) => ({ email: s.email, deliveries: 1, papers: [s.papers], attached: s.papers, undelivered: 0, foreign: 0 })));
+    const issues = await sql<{ issue_key: string }>(`SELECT DISTINCT issue_key FROM delivery`);
+    expect(issues).toEqual([{ issue_key: `manual-${now.toISOString()}` }]);
+
+    // Queued at most once each by composing; the two deliveries committed but never queued are
+    // pending, and the reconciler re-queues them (with every other pending delivery older than
+    // its cutoff: the claim lets only one job send each).
+    const all = await deliveryIds();
+    expect(new Set(queuedIds()).size).toBe(queuedIds().length);
+    const lost = all.filter((id) => !queuedIds().includes(id));
+    expect(lost).toHaveLength(2);
+    const requeue = jest.spyOn(t.app.get(JobProducer), 'requeueSends');
+    const result = await t.app.get(ReconcilerService).reconcile(new Date(Date.now() + 60 * 60_000));
+    expect(result.requeuedSends).toBe(9);
+    const requeued = requeue.mock.calls.flat(2).map((r) => r.id);
+    expect(requeued).toEqual(expect.arrayContaining(lost));
+  });
+
+  it('keeps cadence semantics per chunk: a pending issue gathers new matches, a sent one leaves them for the next issue', async () => {
+    const daily = (i: number) => ({ email: `daily-${i}@example.org`, frequency: 'daily' as const, timezone: 'UTC', sendHour: 8 });
+    await seedMatches(db.url, [daily(1), daily(2), daily(3), daily(4), daily(5)]);
+    const composer = t.app.get(ComposerService);
+    const at = new Date('2026-11-24T09:00:00Z');
+    expect(await composer.composeDue(at)).toBe(5);
+    expect(queued.map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(await composer.composeDue(at)).toBe(0);
+
+    // daily-1's issue goes out; daily-2's is still pending. Both get a new match the same day.
+    await sql(`UPDATE delivery SET status = 'sent' WHERE subscriber_id = (SELECT id FROM subscriber WHERE email = 'daily-1@example.org')`);
+    const [{ digest }] = await sql<{ digest: number }>(`SELECT min(digest_id) AS digest FROM match`);
+    for (const email of ['daily-1@example.org', 'daily-2@example.org']) {
+      const [{ paper }] = await sql<{ paper: number }>(`INSERT INTO paper (title_key, title, abstract) VALUES ($1, $1, 'An abstract.') RETURNING id AS paper`, [`later for ${email}`]);
+      await sql(`INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics) SELECT id, $2, $3, 1, 'later', ARRAY['t'] FROM subscriber WHERE email = $1`, [email, paper, digest]);
+    }
+    expect(await composer.composeDue(new Date('2026-11-24T10:00:00Z'))).toBe(1); // daily-2's pending issue, re-queued
+    const rows = Object.fromEntries((await state()).map((r) => [r.email, r]));
+    expect(rows['daily-1@example.org']).toMatchObject({ deliveries: 1, papers: [1], attached: 1, undelivered: 1 });
+    expect(rows['daily-2@example.org']).toMatchObject({ deliveries: 1, papers: [2], attached: 2, undelivered: 0 });
+    // the next day, daily-1's waiting match gets its own issue
+    expect(await composer.composeDue(new Date('2026-11-25T09:00:00Z'))).toBe(1);
+    expect((await state()).find((r) => r.email === 'daily-1@example.org')).toMatchObject({ deliveries: 2, papers: [1, 1], undelivered: 0 });
+  });
+});
