@@ -394,7 +394,7 @@ describe('delivery: batches', () => {
     try {
       const repo = s.t.app.get(DeliveryRepository);
       const recordSent = jest.spyOn(repo, 'recordSent');
-      const perEmailWrites = [jest.spyOn(repo, 'finish'), jest.spyOn(repo, 'recordFailure')];
+      const perEmailWrites = [jest.spyOn(repo, 'recordSkipped'), jest.spyOn(repo, 'recordFailure')];
       const emails = Array.from({ length: 40 }, (_, i) => `r${i}@example.org`);
       await seedMatches(s.db.url, emails.map((email) => ({ email })));
       await s.t.app.get(ComposerService).sendNow();

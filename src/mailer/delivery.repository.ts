@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeliveryStatus, Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import type { RowRef } from '../infra/queue/queues';
 
@@ -58,19 +58,25 @@ function subscriberRange(after: string | null, upTo: string | null, cols: Prisma
   return conds.length ? Prisma.sql`AND ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
 }
 
-/** Best first: the order papers appear in an email. */
-export const MATCH_ORDER = [{ score: 'desc' as const }, { paperId: 'asc' as const }];
+/**
+ * What an email shows of each matched paper, best first, as one JSON text: the matches that
+ * `where` selects (alias `m`). The one definition of an email's papers: the sender's claim, the
+ * "and N more" page and the admin's preview of unsent matches all read it (parse with parsePapers).
+ */
+export function matchedPapersJson(where: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`(
+    SELECT json_agg(json_build_object(
+             'title', p.title, 'abstract', p.abstract, 'url', p.url, 'arxivId', p.arxiv_id, 'authors', p.authors,
+             'pdfUrl', p.pdf_url, 'codeUrl', p.code_url, 'projectUrl', p.project_url, 'upvotes', p.upvotes,
+             'digestDate', g.digest_date, 'score', m.score, 'why', m.why, 'topics', m.topics)
+           ORDER BY m.score DESC, m.paper_id ASC)::text
+    FROM match m JOIN paper p ON p.id = m.paper_id JOIN digest g ON g.id = m.digest_id
+    WHERE ${where})`;
+}
 
-/** What an email shows of each matched paper (also used by the admin's preview of unsent matches). */
-export const MATCH_CONTENT_SELECT = {
-  score: true,
-  why: true,
-  topics: true,
-  digest: { select: { digestDate: true } },
-  paper: {
-    select: { title: true, abstract: true, url: true, arxivId: true, authors: true, pdfUrl: true, codeUrl: true, projectUrl: true, upvotes: true },
-  },
-} as const;
+export function parsePapers(json: string | null): DeliveryContent['papers'] {
+  return json ? (JSON.parse(json) as RawPaper[]).map((p) => ({ ...p, digestDate: new Date(p.digestDate) })) : [];
+}
 
 @Injectable()
 export class DeliveryRepository {
@@ -212,7 +218,7 @@ export class DeliveryRepository {
    * delivery from pending/retry to sending (BullMQ may run a job twice; the database decides who
    * sends). A delivery whose subscriber left or paused after it was queued becomes `skipped` in
    * the same statement. Returns the claimed rows (ascending id) with what the email shows: the
-   * subscriber and the matched papers, best first (as MATCH_ORDER / MATCH_CONTENT_SELECT).
+   * subscriber and the matched papers, best first (matchedPapersJson).
    */
   async claimBatch(ids: number[]): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
@@ -234,14 +240,7 @@ export class DeliveryRepository {
       SELECT c.id, c.issue_key AS "issueKey", c.attempts, c.created_at AS "createdAt", c.status::text AS status,
              CASE WHEN c.status = 'skipped' THEN c.last_error END AS skip,
              c.subscriber_id::text AS "subscriberId", c.email, c.subscriber_status::text AS "subscriberStatus", c.paused_until AS "pausedUntil",
-             CASE WHEN c.status = 'sending' THEN (
-               SELECT json_agg(json_build_object(
-                        'title', p.title, 'abstract', p.abstract, 'url', p.url, 'arxivId', p.arxiv_id, 'authors', p.authors,
-                        'pdfUrl', p.pdf_url, 'codeUrl', p.code_url, 'projectUrl', p.project_url, 'upvotes', p.upvotes,
-                        'digestDate', g.digest_date, 'score', m.score, 'why', m.why, 'topics', m.topics)
-                      ORDER BY m.score DESC, m.paper_id ASC)::text
-               FROM match m JOIN paper p ON p.id = m.paper_id JOIN digest g ON g.id = m.digest_id
-               WHERE m.delivery_id = c.id) END AS papers
+             CASE WHEN c.status = 'sending' THEN ${matchedPapersJson(Prisma.sql`m.delivery_id = c.id`)} END AS papers
       FROM claimed c ORDER BY c.id`;
     return rows.map((r) => ({
       id: r.id,
@@ -250,7 +249,7 @@ export class DeliveryRepository {
       createdAt: r.createdAt,
       skipped: r.status === 'skipped' ? (r.skip ?? 'subscriber is not active') : null,
       subscriber: { id: r.subscriberId, email: r.email, status: r.subscriberStatus, pausedUntil: r.pausedUntil },
-      papers: r.papers ? (JSON.parse(r.papers) as RawPaper[]).map((p) => ({ ...p, digestDate: new Date(p.digestDate) })) : [],
+      papers: parsePapers(r.papers),
     }));
   }
 
@@ -283,32 +282,28 @@ export class DeliveryRepository {
       WHERE id = ${id}`;
   }
 
+  /** A delivery and the papers it carries (the "and N more" page). */
   async content(id: number): Promise<DeliveryContent | undefined> {
-    const d = await this.prisma.delivery.findUnique({
-      where: { id },
-      select: {
-        id: true,
-        issueKey: true,
-        attempts: true,
-        subscriber: { select: { id: true, email: true, status: true, pausedUntil: true } },
-        matches: { orderBy: MATCH_ORDER, select: MATCH_CONTENT_SELECT },
-      },
-    });
+    const [d] = await this.prisma.$queryRaw<
+      { id: number; issueKey: string; attempts: number; subscriberId: string; email: string; status: string; pausedUntil: Date | null; papers: string | null }[]
+    >`
+      SELECT d.id, d.issue_key AS "issueKey", d.attempts, s.id::text AS "subscriberId", s.email, s.status::text AS status,
+             s.paused_until AS "pausedUntil", ${matchedPapersJson(Prisma.sql`m.delivery_id = d.id`)} AS papers
+      FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
+      WHERE d.id = ${id}`;
     if (!d) return undefined;
     return {
       id: d.id,
       issueKey: d.issueKey,
       attempts: d.attempts,
-      subscriber: d.subscriber,
-      papers: d.matches.map((m) => ({ ...m.paper, digestDate: m.digest.digestDate, score: m.score, why: m.why, topics: m.topics })),
+      subscriber: { id: d.subscriberId, email: d.email, status: d.status, pausedUntil: d.pausedUntil },
+      papers: parsePapers(d.papers),
     };
   }
 
-  async finish(id: number, status: DeliveryStatus, fields: { messageId?: string; smtpResponse?: string; lastError?: string } = {}): Promise<void> {
-    await this.prisma.delivery.update({
-      where: { id },
-      data: { status, ...fields, sentAt: status === 'sent' ? new Date() : undefined },
-    });
+  /** Not sent, and never will be (the subscriber left, paused, or nothing was left to send). */
+  async recordSkipped(id: number, reason: string): Promise<void> {
+    await this.prisma.delivery.update({ where: { id }, data: { status: 'skipped', lastError: reason } });
   }
 
   /** Deliveries of the given statuses (for the demo's wait and summaries). */

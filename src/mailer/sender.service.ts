@@ -314,7 +314,7 @@ export class SenderService {
 
   private async recordSkipped(d: ClaimedDelivery, reason: string): Promise<'skipped'> {
     // The claim statement already wrote `skipped` for a gone or paused subscriber.
-    if (!d.skipped) await this.repo.finish(d.id, 'skipped', { lastError: reason });
+    if (!d.skipped) await this.repo.recordSkipped(d.id, reason);
     this.metrics.sends.inc({ outcome: 'skipped' });
     this.logger.log(`delivery ${d.id} skipped (${reason})`);
     return 'skipped';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DeliveryStatus, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
-import { DeliveryContent, MATCH_CONTENT_SELECT, MATCH_ORDER } from '../../mailer/delivery.repository';
+import { DeliveryContent, matchedPapersJson, parsePapers } from '../../mailer/delivery.repository';
 
 export interface SendScope {
   /** Only subscribers with undelivered matches from this digest; else everyone with undelivered matches. */
@@ -87,25 +87,19 @@ export class AdminSendsRepository {
       ORDER BY due.email`;
   }
 
-  /** The content a delivery composed now would carry for one subscriber (same order as DeliveryRepository.content). */
+  /** The content a delivery composed now would carry for one subscriber (the same papers, in the same order, as an email). */
   async pendingContent(subscriberId: string): Promise<DeliveryContent | null> {
-    const s = await this.prisma.subscriber.findUnique({
-      where: { id: subscriberId },
-      select: {
-        id: true,
-        email: true,
-        status: true,
-        pausedUntil: true,
-        matches: { where: { deliveryId: null }, orderBy: MATCH_ORDER, select: MATCH_CONTENT_SELECT },
-      },
-    });
+    const [s] = await this.prisma.$queryRaw<{ id: string; email: string; status: string; pausedUntil: Date | null; papers: string | null }[]>`
+      SELECT s.id::text AS id, s.email, s.status::text AS status, s.paused_until AS "pausedUntil",
+             ${matchedPapersJson(Prisma.sql`m.subscriber_id = s.id AND m.delivery_id IS NULL`)} AS papers
+      FROM subscriber s WHERE s.id = ${subscriberId}::uuid`;
     if (!s) return null;
     return {
       id: 0,
       issueKey: 'preview',
       attempts: 0,
       subscriber: { id: s.id, email: s.email, status: s.status, pausedUntil: s.pausedUntil },
-      papers: s.matches.map((m) => ({ ...m.paper, digestDate: m.digest.digestDate, score: m.score, why: m.why, topics: m.topics })),
+      papers: parsePapers(s.papers),
     };
   }
 
