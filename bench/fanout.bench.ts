@@ -1,12 +1,13 @@
 /**
  * Fan-out: N subscribers with undelivered matches → ComposerService.sendNow(): every delivery
- * written (in transactions of COMPOSE_CHUNK_SIZE subscribers, each queued right after its commit)
+ * written (in transactions of COMPOSE_CHUNK_SIZE subscribers, COMPOSE_CONCURRENCY at a time, each
+ * queued right after its commit)
  * and its send jobs queued (whatever JobProducer.sendDeliveries does: one job per delivery, or
  * batched `send-batch` jobs). Seeding is set-based SQL (generate_series, bulk-loaded) and is not
  * measured. Redis memory is measured on a private redis-server child (INFO memory, before/after),
  * so nothing else counts. No worker runs: the jobs stay queued.
  *
- * Run: npm run --silent bench:fanout -- [--json] [--subscribers 1000000] [--matches 2] [--chunk 50000]
+ * Run: npm run --silent bench:fanout -- [--json] [--subscribers 1000000] [--matches 2] [--chunk 50000] [--concurrency 2]
  * The last line printed is one JSON object with the figures.
  */
 import { spawn } from 'node:child_process';
@@ -19,12 +20,13 @@ import { createContext } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
 import { JobProducer } from '../src/infra/queue/job-producer.service';
 import { ComposerService } from '../src/mailer/composer.service';
-import { DEFAULT_COMPOSE_CHUNK, DeliveryRepository } from '../src/mailer/delivery.repository';
+import { DEFAULT_COMPOSE_CHUNK, DEFAULT_COMPOSE_CONCURRENCY, DeliveryRepository } from '../src/mailer/delivery.repository';
 import { argNum, dropDatabase, freshDatabase, seed, sleep, sql } from './bench-support';
 
 const SUBSCRIBERS = argNum('subscribers', 1_000_000);
 const MATCHES = argNum('matches', 2);
 const CHUNK = argNum('chunk', DEFAULT_COMPOSE_CHUNK);
+const CONCURRENCY = argNum('concurrency', DEFAULT_COMPOSE_CONCURRENCY);
 const jsonOnly = process.argv.includes('--json');
 const log = (s: string) => (jsonOnly ? process.stderr : process.stdout).write(`${s}\n`);
 
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
       APP_SECRET: 'bench-secret-'.padEnd(40, 'x'),
       LOG_LEVEL: 'error',
       COMPOSE_CHUNK_SIZE: String(CHUNK),
+      COMPOSE_CONCURRENCY: String(CONCURRENCY),
     });
     const app = await createContext(config, { workers: false, quiet: true });
     try {
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
       const composeMs = seconds * 1000 - enqueueMs;
       log(
         `sendNow: ${n} deliveries written and queued in ${seconds.toFixed(1)} s (compose ${(composeMs / 1000).toFixed(1)} s: chunk plan ${(boundsMs / 1000).toFixed(1)} s + ` +
-          `${chunkMs.length} chunk transactions of ≤ ${CHUNK} subscribers, ${(chunkMs.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s, slowest ${(Math.max(0, ...chunkMs) / 1000).toFixed(1)} s; ` +
+          `${chunkMs.length} chunk transactions of ≤ ${CHUNK} subscribers, ${CONCURRENCY} at a time, ${(chunkMs.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s, slowest ${(Math.max(0, ...chunkMs) / 1000).toFixed(1)} s; ` +
           `enqueue ${(enqueueMs / 1000).toFixed(1)} s; ${Number(deliveries)} delivery rows, ${waiting} jobs waiting)`,
       );
       log(`redis: +${redisMb.toFixed(0)} MB (used_memory delta), ${((after - before) / Math.max(1, n)).toFixed(0)} B per delivery, ${((after - before) / Math.max(1, waiting)).toFixed(0)} B per job; one job hash ${perJob} B (MEMORY USAGE)`);
@@ -134,6 +137,7 @@ async function main(): Promise<void> {
           composeSeconds: sec(composeMs),
           enqueueSeconds: sec(enqueueMs),
           chunkSize: CHUNK,
+          concurrency: CONCURRENCY,
           chunks: chunkMs.length,
           planSeconds: sec(boundsMs),
           slowestChunkSeconds: sec(Math.max(0, ...chunkMs)),

@@ -58,6 +58,8 @@ export const envSchema = z
     MATCH_TOPIC_BATCH: z.coerce.number().int().min(100).max(100_000).default(5000),
     /** Due subscribers composed per transaction (a fan-out to more is split into subscriber-id ranges). */
     COMPOSE_CHUNK_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+    /** Chunk transactions of one compose run at once (each on its own database connection). */
+    COMPOSE_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     // --- subscriber self-service (issue #4) ---
     /** Express "trust proxy": loopback, a hop count, true/false, or comma-separated addresses/subnets. */

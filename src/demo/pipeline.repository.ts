@@ -43,18 +43,12 @@ export class PipelineRepository {
 
   /** Per subscriber (address, topics): how many emails since `since`, and how many papers they carried. */
   async recipientsSince(since: Date): Promise<{ email: string; emails: number; papers: number; topics: string[] }[]> {
-    const rows = await this.prisma.delivery.findMany({
-      where: { status: 'sent', sentAt: { gte: since } },
-      select: { paperCount: true, subscriber: { select: { email: true, topics: { select: { label: true } } } } },
-      orderBy: { subscriber: { email: 'asc' } },
-    });
-    const bySubscriber = new Map<string, { email: string; emails: number; papers: number; topics: string[] }>();
-    for (const r of rows) {
-      const entry = bySubscriber.get(r.subscriber.email) ?? { email: r.subscriber.email, emails: 0, papers: 0, topics: r.subscriber.topics.map((t) => t.label) };
-      entry.emails += 1;
-      entry.papers += r.paperCount;
-      bySubscriber.set(entry.email, entry);
-    }
-    return [...bySubscriber.values()];
+    return this.prisma.$queryRaw<{ email: string; emails: number; papers: number; topics: string[] }[]>`
+      SELECT s.email, count(*)::int AS emails, sum(d.paper_count)::int AS papers,
+             ARRAY(SELECT st.label FROM subscriber_topic st WHERE st.subscriber_id = s.id ORDER BY st.created_at, st.label) AS topics
+      FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
+      WHERE d.status = 'sent' AND d.sent_at >= ${since}
+      GROUP BY s.id, s.email
+      ORDER BY s.email`;
   }
 }

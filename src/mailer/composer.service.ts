@@ -40,14 +40,14 @@ export class ComposerService {
   }
 
   /**
-   * Composes in transactions of COMPOSE_CHUNK_SIZE subscribers and queues each chunk's
+   * Composes in transactions of COMPOSE_CHUNK_SIZE subscribers (COMPOSE_CONCURRENCY at a time) and queues each chunk's
    * deliveries right after its commit, so no transaction grows with the fan-out and only one
    * chunk of ids is held in memory. If the process dies between a commit and its queueing, the
    * reconciler re-queues those pending deliveries; a re-run composes only what is left.
    */
   private async composeAndQueue(scope: ComposeScope): Promise<number> {
     let n = 0;
-    for await (const rows of this.repo.composeChunks(scope, this.config.env.COMPOSE_CHUNK_SIZE)) {
+    for await (const rows of this.repo.composeChunks(scope, this.config.env.COMPOSE_CHUNK_SIZE, this.config.env.COMPOSE_CONCURRENCY)) {
       if (rows.length === 0) continue;
       await this.jobs.sendDeliveries(rows);
       n += rows.length;

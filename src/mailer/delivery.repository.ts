@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
+import { carriedBy, composeLock, deliveredThrough } from '../infra/prisma/match-ranges';
 import type { RowRef } from '../infra/queue/queues';
 
 export interface DeliveryContent {
@@ -49,6 +50,9 @@ export type ComposeScope =
 /** Subscribers composed per transaction unless configured (COMPOSE_CHUNK_SIZE). */
 export const DEFAULT_COMPOSE_CHUNK = 50_000;
 
+/** Chunk transactions of one compose in flight at once unless configured (COMPOSE_CONCURRENCY). */
+export const DEFAULT_COMPOSE_CONCURRENCY = 2;
+
 /** `AND col > after AND col <= upTo` for each column (nothing for an unbounded side). */
 function subscriberRange(after: string | null, upTo: string | null, cols: Prisma.Sql[]): Prisma.Sql {
   const conds = cols.flatMap((col) => [
@@ -74,6 +78,12 @@ export function matchedPapersJson(where: Prisma.Sql): Prisma.Sql {
     WHERE ${where})`;
 }
 
+/** A raw query refused by the unique index `index` (as the pg driver adapter reports it). */
+function isUniqueViolation(e: unknown, index: string): boolean {
+  const cause = (e as { meta?: { driverAdapterError?: { cause?: { kind?: string; constraint?: { index?: string } } } } })?.meta?.driverAdapterError?.cause;
+  return cause?.kind === 'UniqueConstraintViolation' && cause.constraint?.index === index;
+}
+
 export function parsePapers(json: string | null): DeliveryContent['papers'] {
   return json ? (JSON.parse(json) as RawPaper[]).map((p) => ({ ...p, digestDate: new Date(p.digestDate) })) : [];
 }
@@ -83,18 +93,18 @@ export class DeliveryRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Splits a compose into subscriber-id ranges of about `chunk` due subscribers each: returns the
-   * ascending upper bounds b1 < b2 < … (every `chunk`-th due subscriber id), so the ranges are
-   * (−∞, b1], (b1, b2], …, (bk, +∞). One pass over the scope's due subscribers, then one sort of
-   * their ids; no bounds (one open range) when fewer than `chunk` are due. MATERIALIZED keeps the
-   * planner from producing the ids in order through index scans (a random heap read per match:
-   * 23 s instead of 5.6 s at 1M subscribers).
+   * Splits a compose into subscriber-id ranges of about `chunk` candidate subscribers each:
+   * returns the ascending upper bounds b1 < b2 < … (every `chunk`-th candidate id), so the ranges
+   * are (−∞, b1], (b1, b2], …, (bk, +∞). The candidates are a cheap superset of the due subscribers
+   * (not checked for undelivered matches: that is the chunk's work), so a chunk may compose fewer.
+   * One pass over the candidates, then one sort of their ids; no bounds (one open range) when
+   * fewer than `chunk`.
    */
   async composeBounds(scope: ComposeScope, chunk: number): Promise<string[]> {
     const rows = await this.prisma.$queryRaw<{ bound: string }[]>`
-      WITH due AS MATERIALIZED (${this.dueSubscribers(scope, null, null)})
+      WITH candidates AS MATERIALIZED (${this.candidateSubscribers(scope)})
       SELECT subscriber_id::text AS bound FROM (
-        SELECT due.subscriber_id, row_number() OVER (ORDER BY due.subscriber_id) AS rn FROM due
+        SELECT subscriber_id, row_number() OVER (ORDER BY subscriber_id) AS rn FROM candidates
       ) numbered
       WHERE rn % ${chunk}::int = 0 ORDER BY rn`;
     return rows.map((r) => r.bound);
@@ -102,64 +112,81 @@ export class DeliveryRepository {
 
   /**
    * Composes the due subscribers whose id is in (after, upTo] (null: unbounded) in one
-   * transaction of one set-based statement: one delivery per due subscriber (its paper_count
-   * counted from the matches in the same statement) and every undelivered match of theirs
-   * attached to it. Idempotent per range: the delivery is unique per (subscriber, issue key), and
-   * a subscriber whose matches are already attached is no longer due. Returns the pending
-   * deliveries it wrote or added matches to (ascending id).
+   * transaction of one set-based statement: one delivery per due subscriber, carrying all their
+   * undelivered matches as the seq range (after_seq, through_seq] (counted in paper_count). No
+   * match row is written. The compose lock (match-ranges.ts) makes composes run one at a time and
+   * keeps seq writers out meanwhile. Idempotent per range: the delivery is unique per (subscriber,
+   * issue key), and a subscriber whose matches are carried is no longer due. Returns the pending
+   * deliveries it wrote or extended (ascending id).
    */
   async composeRange(scope: ComposeScope, after: string | null, upTo: string | null): Promise<RowRef[]> {
-    const inRange = (col: Prisma.Sql) => subscriberRange(after, upTo, [col]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.composeRangeOnce(scope, after, upTo);
+      } catch (e) {
+        // Another compose carried some of these subscribers' matches first: compose again from
+        // what is now undelivered.
+        if (attempt >= 5 || !isUniqueViolation(e, 'delivery_subscriber_id_through_seq_key')) throw e;
+      }
+    }
+  }
+
+  private async composeRangeOnce(scope: ComposeScope, after: string | null, upTo: string | null): Promise<RowRef[]> {
     return this.prisma.$transaction(
       async (tx) => {
-        // Attach to the issue's delivery while it is still pending (ON CONFLICT … WHERE pending);
-        // once it has gone out, new matches wait for the subscriber's next issue.
-        const rows = await tx.$queryRaw<{ id: number; createdAt: Date; papers: number; attached: number }[]>`
+        await tx.$queryRaw(composeLock);
+        // Index scans only: a large compose writes deliveries much faster than the statistics
+        // follow, and a plan made for an "empty" delivery table would look up each subscriber's
+        // latest delivery by scanning every row this compose has written so far.
+        await tx.$executeRaw`SET LOCAL enable_seqscan = off`;
+        // A chunk's sorts and hashes (≈ 2 rows per subscriber) fit in memory instead of spilling.
+        await tx.$executeRaw`SET LOCAL work_mem = '64MB'`;
+        // A subscriber's pending delivery for the same issue is extended with the new matches if
+        // it is their latest (its range ends where the undelivered ones begin); once it has gone
+        // out, new matches wait for the subscriber's next issue.
+        const rows = await tx.$queryRaw<{ id: number; createdAt: Date }[]>`
           WITH due AS (${this.dueSubscribers(scope, after, upTo)}),
-          counted AS (
-            SELECT due.subscriber_id, due.issue_key, count(*)::int AS papers
-            FROM due JOIN match m ON m.subscriber_id = due.subscriber_id AND m.delivery_id IS NULL ${inRange(Prisma.sql`m.subscriber_id`)}
-            GROUP BY due.subscriber_id, due.issue_key
-          ),
-          d AS (
-            INSERT INTO delivery (subscriber_id, issue_key, paper_count)
-            SELECT subscriber_id, issue_key, papers FROM counted ORDER BY subscriber_id
-            ON CONFLICT (subscriber_id, issue_key) DO UPDATE SET paper_count = delivery.paper_count + excluded.paper_count
-              WHERE delivery.status = 'pending'
-            RETURNING delivery.id, delivery.subscriber_id, delivery.created_at
-          ),
-          attached AS (
-            UPDATE match m SET delivery_id = d.id FROM d
-            WHERE m.subscriber_id = d.subscriber_id AND m.delivery_id IS NULL ${inRange(Prisma.sql`m.subscriber_id`)}
-            RETURNING m.delivery_id
+          pool AS (
+            SELECT due.subscriber_id, due.issue_key, due.after_seq, count(*)::int AS papers, max(m.seq) AS through_seq
+            FROM due JOIN match m ON m.subscriber_id = due.subscriber_id AND m.seq > due.after_seq ${subscriberRange(after, upTo, [Prisma.sql`m.subscriber_id`])}
+            GROUP BY due.subscriber_id, due.issue_key, due.after_seq
           )
-          SELECT d.id, d.created_at AS "createdAt", c.papers, (SELECT count(*) FROM attached)::int AS attached
-          FROM d JOIN counted c ON c.subscriber_id = d.subscriber_id`;
-        // The statement counts and attaches the same snapshot of matches. Only a concurrent
-        // compose over the same subscribers (it attached some first) makes them differ: recount.
-        if (rows.length && rows[0].attached !== rows.reduce((sum, r) => sum + r.papers, 0)) {
-          await tx.$executeRaw`
-            UPDATE delivery d SET paper_count = (SELECT count(*) FROM match m WHERE m.delivery_id = d.id)
-            WHERE d.id = ANY(${rows.map((r) => r.id)}::int[])`;
-        }
-        return rows.map((r) => ({ id: r.id, createdAt: r.createdAt })).sort((a, b) => a.id - b.id);
+          INSERT INTO delivery (subscriber_id, issue_key, paper_count, after_seq, through_seq)
+          SELECT subscriber_id, issue_key, papers, after_seq, through_seq FROM pool ORDER BY subscriber_id
+          ON CONFLICT (subscriber_id, issue_key) DO UPDATE
+            SET paper_count = delivery.paper_count + excluded.paper_count, through_seq = excluded.through_seq
+            WHERE delivery.status = 'pending' AND delivery.through_seq = excluded.after_seq
+          RETURNING delivery.id, delivery.created_at AS "createdAt"`;
+        return rows.sort((a, b) => a.id - b.id);
       },
       { timeout: 120_000 },
     );
   }
 
   /**
-   * Composes a scope chunk by chunk (see composeBounds and composeRange), yielding each chunk's
-   * pending deliveries right after its transaction committed, so the caller can queue them
-   * before the next chunk. A crash between chunks loses nothing: committed chunks are pending
-   * rows that the reconciler re-queues, and a re-run composes only what is still undelivered.
+   * Composes a scope chunk by chunk (see composeBounds and composeRange), up to `parallel` chunk
+   * transactions at a time, and yields each chunk's pending deliveries in range order right after
+   * its transaction committed, so the caller can queue them while the next chunks run (with
+   * `parallel` = 1, strictly one after the other). A crash
+   * between chunks loses nothing: committed chunks are pending rows that the reconciler re-queues,
+   * and a re-run composes only what is still undelivered.
    */
-  async *composeChunks(scope: ComposeScope, chunk: number): AsyncGenerator<RowRef[]> {
+  async *composeChunks(scope: ComposeScope, chunk: number, parallel = 1): AsyncGenerator<RowRef[]> {
     const bounds = await this.composeBounds(scope, chunk);
-    let after: string | null = null;
-    for (const upTo of [...bounds, null]) {
-      yield await this.composeRange(scope, after, upTo);
-      after = upTo;
+    const ranges = [...bounds, null].map((upTo, i) => [i === 0 ? null : bounds[i - 1], upTo] as const);
+    const running: Promise<RowRef[]>[] = [];
+    let next = 0;
+    const startNext = () => {
+      if (next >= ranges.length) return;
+      const [after, upTo] = ranges[next++];
+      const chunkDone = this.composeRange(scope, after, upTo);
+      chunkDone.catch(() => undefined); // awaited in order below, where a failure surfaces
+      running.push(chunkDone);
+    };
+    for (let i = 0; i < parallel; i++) startNext();
+    while (running.length) {
+      yield await running.shift()!;
+      startNext(); // after the caller queued that chunk: at most `parallel` transactions in flight
     }
   }
 
@@ -175,20 +202,31 @@ export class DeliveryRepository {
     return all;
   }
 
+  /** A superset of the scope's due subscribers (their ids; see composeBounds). */
+  private candidateSubscribers(scope: ComposeScope): Prisma.Sql {
+    if (scope.kind === 'due') {
+      const local = Prisma.sql`(${scope.now}::timestamptz AT TIME ZONE s.timezone)`;
+      return Prisma.sql`
+        SELECT s.id AS subscriber_id FROM subscriber s
+        WHERE s.status = 'active' AND s.frequency IN ('daily', 'weekly') AND extract(hour FROM ${local}) >= s.send_hour
+          AND (s.frequency = 'daily' OR extract(isodow FROM ${local}) = s.send_weekday)`;
+    }
+    const conds: Prisma.Sql[] = [Prisma.sql`TRUE`];
+    const digestId = scope.kind === 'digest' ? scope.digestId : (scope.digestId ?? null);
+    if (digestId !== null) conds.push(Prisma.sql`m.digest_id = ${digestId}::int`);
+    if (scope.kind === 'now' && scope.subscriberId != null) conds.push(Prisma.sql`m.subscriber_id = ${scope.subscriberId}::uuid`);
+    return Prisma.sql`SELECT DISTINCT m.subscriber_id FROM match m WHERE ${Prisma.join(conds, ' AND ')}`;
+  }
+
   /**
-   * The scope's due subscribers (subscriber_id, issue_key), one row each, optionally only those
-   * with an id in (after, upTo]. The range is stated on both sides of a join so that either
-   * index (match by (delivery_id, subscriber_id), subscriber by id) can be range-scanned.
+   * The scope's due subscribers (subscriber_id, issue_key, after_seq: where their undelivered
+   * matches begin), one row each and only those with undelivered matches (of the digest, if the
+   * scope names one), optionally only those with an id in (after, upTo]. The range is stated on
+   * both sides of a join so that either index (match by (subscriber_id, seq), subscriber by id)
+   * can be range-scanned.
    */
   private dueSubscribers(scope: ComposeScope, after: string | null, upTo: string | null): Prisma.Sql {
     const range = (...cols: Prisma.Sql[]) => subscriberRange(after, upTo, cols);
-    if (scope.kind === 'digest') {
-      return Prisma.sql`
-        SELECT DISTINCT m.subscriber_id, ${`digest-${scope.digestId}`}::text AS issue_key
-        FROM match m JOIN subscriber s ON s.id = m.subscriber_id
-        WHERE m.digest_id = ${scope.digestId} AND m.delivery_id IS NULL AND s.status = 'active' AND s.frequency = 'instant'
-          ${range(Prisma.sql`m.subscriber_id`, Prisma.sql`s.id`)}`;
-    }
     if (scope.kind === 'due') {
       const local = Prisma.sql`(${scope.now}::timestamptz AT TIME ZONE s.timezone)`;
       return Prisma.sql`
@@ -196,21 +234,30 @@ export class DeliveryRepository {
                CASE s.frequency
                  WHEN 'daily' THEN 'daily-' || to_char(${local}, 'YYYY-MM-DD')
                  ELSE 'weekly-' || to_char(${local}, 'IYYY-"W"IW')
-               END AS issue_key
-        FROM subscriber s
+               END AS issue_key,
+               w.after_seq
+        FROM subscriber s CROSS JOIN LATERAL (SELECT ${deliveredThrough(Prisma.sql`s.id`)} AS after_seq) w
         WHERE s.status = 'active' AND s.frequency IN ('daily', 'weekly')
           AND extract(hour FROM ${local}) >= s.send_hour
           AND (s.frequency = 'daily' OR extract(isodow FROM ${local}) = s.send_weekday)
-          AND EXISTS (SELECT 1 FROM match m WHERE m.subscriber_id = s.id AND m.delivery_id IS NULL)
+          AND EXISTS (SELECT 1 FROM match m WHERE m.subscriber_id = s.id AND m.seq > w.after_seq)
           ${range(Prisma.sql`s.id`)}`;
     }
+    // digest and now: from the matches (the digest's, through its index), newest seq per subscriber.
+    const digestId = scope.kind === 'digest' ? scope.digestId : (scope.digestId ?? null);
+    const issueKey = scope.kind === 'digest' ? `digest-${scope.digestId}` : scope.issueKey;
+    const conds: Prisma.Sql[] = [Prisma.sql`s.status = 'active'`];
+    if (scope.kind === 'digest') conds.push(Prisma.sql`s.frequency = 'instant'`);
+    if (digestId !== null) conds.push(Prisma.sql`m.digest_id = ${digestId}::int`);
+    if (scope.kind === 'now' && scope.subscriberId != null) conds.push(Prisma.sql`m.subscriber_id = ${scope.subscriberId}::uuid`);
     return Prisma.sql`
-      SELECT DISTINCT m.subscriber_id, ${scope.issueKey}::text AS issue_key
-      FROM match m JOIN subscriber s ON s.id = m.subscriber_id
-      WHERE m.delivery_id IS NULL AND s.status = 'active'
-        ${scope.subscriberId == null ? Prisma.empty : Prisma.sql`AND m.subscriber_id = ${scope.subscriberId}::uuid`}
-        ${scope.digestId == null ? Prisma.empty : Prisma.sql`AND m.digest_id = ${scope.digestId}::int`}
-        ${range(Prisma.sql`m.subscriber_id`, Prisma.sql`s.id`)}`;
+      SELECT x.subscriber_id, ${issueKey}::text AS issue_key, x.after_seq FROM (
+        SELECT m.subscriber_id, max(m.seq) AS top, ${deliveredThrough(Prisma.sql`m.subscriber_id`)} AS after_seq
+        FROM match m JOIN subscriber s ON s.id = m.subscriber_id
+        WHERE ${Prisma.join(conds, ' AND ')} ${range(Prisma.sql`m.subscriber_id`, Prisma.sql`s.id`)}
+        GROUP BY m.subscriber_id
+      ) x
+      WHERE x.top > x.after_seq`;
   }
 
   /**
@@ -235,12 +282,12 @@ export class DeliveryRepository {
                               ELSE d.last_error END
         FROM subscriber s
         WHERE d.id = ANY(${ids}::int[]) AND d.status IN ('pending', 'retry') AND s.id = d.subscriber_id
-        RETURNING d.id, d.issue_key, d.attempts, d.created_at, d.status, d.last_error, s.id AS subscriber_id, s.email, s.status AS subscriber_status, s.paused_until
+        RETURNING d.id, d.issue_key, d.attempts, d.created_at, d.status, d.last_error, d.after_seq, d.through_seq, s.id AS subscriber_id, s.email, s.status AS subscriber_status, s.paused_until
       )
       SELECT c.id, c.issue_key AS "issueKey", c.attempts, c.created_at AS "createdAt", c.status::text AS status,
              CASE WHEN c.status = 'skipped' THEN c.last_error END AS skip,
              c.subscriber_id::text AS "subscriberId", c.email, c.subscriber_status::text AS "subscriberStatus", c.paused_until AS "pausedUntil",
-             CASE WHEN c.status = 'sending' THEN ${matchedPapersJson(Prisma.sql`m.delivery_id = c.id`)} END AS papers
+             CASE WHEN c.status = 'sending' THEN ${matchedPapersJson(carriedBy('c'))} END AS papers
       FROM claimed c ORDER BY c.id`;
     return rows.map((r) => ({
       id: r.id,
@@ -288,7 +335,7 @@ export class DeliveryRepository {
       { id: number; issueKey: string; attempts: number; subscriberId: string; email: string; status: string; pausedUntil: Date | null; papers: string | null }[]
     >`
       SELECT d.id, d.issue_key AS "issueKey", d.attempts, s.id::text AS "subscriberId", s.email, s.status::text AS status,
-             s.paused_until AS "pausedUntil", ${matchedPapersJson(Prisma.sql`m.delivery_id = d.id`)} AS papers
+             s.paused_until AS "pausedUntil", ${matchedPapersJson(carriedBy('d'))} AS papers
       FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
       WHERE d.id = ${id}`;
     if (!d) return undefined;

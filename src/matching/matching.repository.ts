@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { seqWriterLock } from '../infra/prisma/match-ranges';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import type { RowRef } from '../infra/queue/queues';
 import { EnginePaper, TopicMatch } from './engine';
@@ -62,18 +63,23 @@ export class MatchingRepository {
    * paper a subscriber already had (from any digest) is never matched again.
    */
   async fanOut(digestId: number): Promise<number> {
-    return this.prisma.$executeRaw`
-      INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics)
-      SELECT st.subscriber_id, tm.paper_id, ${digestId},
-             max(tm.score),
-             (array_agg(tm.why ORDER BY tm.score DESC, st.label))[1],
-             array_agg(st.label ORDER BY tm.score DESC, st.label)
-      FROM topic_match tm
-      JOIN subscriber_topic st ON st.topic_id = tm.topic_id
-      JOIN subscriber s ON s.id = st.subscriber_id AND s.status = 'active'
-      WHERE tm.digest_id = ${digestId}
-      GROUP BY st.subscriber_id, tm.paper_id
-      ON CONFLICT (subscriber_id, paper_id) DO NOTHING`;
+    // New matches get seqs: under the compose lock, shared (see match-ranges.ts).
+    const [, inserted] = await this.prisma.$transaction([
+      this.prisma.$queryRaw(seqWriterLock),
+      this.prisma.$executeRaw`
+        INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics)
+        SELECT st.subscriber_id, tm.paper_id, ${digestId},
+               max(tm.score),
+               (array_agg(tm.why ORDER BY tm.score DESC, st.label))[1],
+               array_agg(st.label ORDER BY tm.score DESC, st.label)
+        FROM topic_match tm
+        JOIN subscriber_topic st ON st.topic_id = tm.topic_id
+        JOIN subscriber s ON s.id = st.subscriber_id AND s.status = 'active'
+        WHERE tm.digest_id = ${digestId}
+        GROUP BY st.subscriber_id, tm.paper_id
+        ON CONFLICT (subscriber_id, paper_id) DO NOTHING`,
+    ]);
+    return inserted;
   }
 
   /** Marks the digest matched; returns its id and creation time (the follow-up job's key). */

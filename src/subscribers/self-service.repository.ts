@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Frequency, Prisma, SubscriberStatus } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
+import { seqWriterLock } from '../infra/prisma/match-ranges';
 
 export interface NewRequest {
   email: string;
@@ -223,17 +224,24 @@ export class SelfServiceRepository {
         consentSource: true,
         topics: { select: { label: true, createdAt: true } },
         consents: { select: { action: true, topics: true, source: true, formVersion: true, ip: true, requestedAt: true, createdAt: true }, orderBy: { id: 'asc' } },
-        deliveries: { select: { issueKey: true, status: true, paperCount: true, createdAt: true, sentAt: true }, orderBy: { id: 'asc' } },
         matches: { select: { createdAt: true, topics: true, why: true, paper: { select: { title: true, url: true, arxivId: true } } }, orderBy: { createdAt: 'asc' } },
       },
     });
     if (!s) return null;
-    const requests = await this.prisma.subscriptionRequest.findMany({
-      where: { email: s.email },
-      select: { topics: true, frequency: true, timezone: true, sendHour: true, source: true, formVersion: true, ip: true, createdAt: true, confirmSentAt: true, confirmedAt: true },
-      orderBy: { createdAt: 'asc' },
-    });
-    return { ...s, subscriptionRequests: requests };
+    const [deliveries, requests] = await Promise.all([
+      this.prisma.delivery.findMany({
+        where: { subscriberId: id },
+        select: { issueKey: true, status: true, paperCount: true, createdAt: true, sentAt: true },
+        orderBy: { id: 'asc' },
+      }),
+      this.prisma.subscriptionRequest.findMany({
+        where: { email: s.email },
+        select: { topics: true, frequency: true, timezone: true, sendHour: true, source: true, formVersion: true, ip: true, createdAt: true, confirmSentAt: true, confirmedAt: true },
+        orderBy: { createdAt: 'asc' },
+      }),
+    ]);
+    const { matches, ...rest } = s;
+    return { ...rest, deliveries, matches, subscriptionRequests: requests };
   }
 
   /**
@@ -242,6 +250,8 @@ export class SelfServiceRepository {
    */
   async erase(id: string, emailHash: (email: string) => string): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
+      // First, before any row lock: the subscriber-deletion trigger takes the compose lock (match-ranges.ts).
+      await tx.$queryRaw(seqWriterLock);
       const s = await tx.subscriber.findUnique({ where: { id }, select: { email: true } });
       if (!s) return false;
       await tx.subscriptionRequest.deleteMany({ where: { email: s.email } });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DeliveryStatus, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
+import { carriedBy, seqWriterLock, undelivered } from '../../infra/prisma/match-ranges';
 import { DeliveryContent, matchedPapersJson, parsePapers } from '../../mailer/delivery.repository';
 
 export interface SendScope {
@@ -58,11 +59,10 @@ export class AdminSendsRepository {
     return this.prisma.$queryRaw<DryRunRow[]>`
       SELECT s.id AS "subscriberId", s.email, count(*)::int AS papers,
              (s.paused_until IS NOT NULL AND s.paused_until > now()) AS paused
-      FROM subscriber s JOIN match m ON m.subscriber_id = s.id AND m.delivery_id IS NULL
+      FROM subscriber s JOIN match m ON ${undelivered(Prisma.sql`s.id`)}
       WHERE s.status = 'active'
-        AND (${scope.digestId ?? null}::int IS NULL
-             OR EXISTS (SELECT 1 FROM match d WHERE d.subscriber_id = s.id AND d.delivery_id IS NULL AND d.digest_id = ${scope.digestId ?? null}::int))
       GROUP BY s.id, s.email
+      HAVING ${scope.digestId ?? null}::int IS NULL OR bool_or(m.digest_id = ${scope.digestId ?? null}::int)
       ORDER BY s.email`;
   }
 
@@ -81,7 +81,7 @@ export class AdminSendsRepository {
           AND (s.frequency = 'daily' OR extract(isodow FROM ${now}::timestamptz AT TIME ZONE s.timezone) = s.send_weekday))
       SELECT due.id AS "subscriberId", due.email, count(*)::int AS papers,
              (due.paused_until IS NOT NULL AND due.paused_until > now()) AS paused
-      FROM due JOIN match m ON m.subscriber_id = due.id AND m.delivery_id IS NULL
+      FROM due JOIN match m ON ${undelivered(Prisma.sql`due.id`)}
       WHERE NOT EXISTS (SELECT 1 FROM delivery d WHERE d.subscriber_id = due.id AND d.issue_key = due.issue_key AND d.status <> 'pending')
       GROUP BY due.id, due.email, due.paused_until
       ORDER BY due.email`;
@@ -91,7 +91,7 @@ export class AdminSendsRepository {
   async pendingContent(subscriberId: string): Promise<DeliveryContent | null> {
     const [s] = await this.prisma.$queryRaw<{ id: string; email: string; status: string; pausedUntil: Date | null; papers: string | null }[]>`
       SELECT s.id::text AS id, s.email, s.status::text AS status, s.paused_until AS "pausedUntil",
-             ${matchedPapersJson(Prisma.sql`m.subscriber_id = s.id AND m.delivery_id IS NULL`)} AS papers
+             ${matchedPapersJson(undelivered(Prisma.sql`s.id`))} AS papers
       FROM subscriber s WHERE s.id = ${subscriberId}::uuid`;
     if (!s) return null;
     return {
@@ -143,10 +143,17 @@ export class AdminSendsRepository {
    */
   async cancelIssue(issueKey: string): Promise<number> {
     return this.prisma.$transaction(async (tx) => {
+      // Papers go back to the pool by getting new seqs, above every delivery's range: a seq write,
+      // so under the compose lock, shared (see match-ranges.ts).
+      await tx.$queryRaw(seqWriterLock);
       const ids = await tx.$queryRaw<{ id: number }[]>`
         UPDATE delivery SET status = 'skipped', last_error = 'cancelled by an admin'
         WHERE issue_key = ${issueKey} AND status IN ('pending', 'retry') RETURNING id`;
-      if (ids.length) await tx.$executeRaw`UPDATE match SET delivery_id = NULL WHERE delivery_id = ANY(${ids.map((r) => r.id)}::int[])`;
+      if (ids.length) {
+        await tx.$executeRaw`
+          UPDATE match m SET seq = nextval('match_seq_seq')
+          FROM delivery d WHERE d.id = ANY(${ids.map((r) => r.id)}::int[]) AND ${carriedBy('d')}`;
+      }
       return ids.length;
     });
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Frequency, Prisma, SubscriberStatus } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
+import { carriedBy, seqWriterLock } from '../../infra/prisma/match-ranges';
 
 export const SORTS = ['created_desc', 'created_asc', 'email_asc', 'email_desc'] as const;
 export type SubscriberSort = (typeof SORTS)[number];
@@ -76,8 +77,8 @@ export class AdminSubscribersRepository {
     return r[0]?.n ?? 0;
   }
 
-  detail(id: string) {
-    return this.prisma.subscriber.findUnique({
+  async detail(id: string) {
+    const s = await this.prisma.subscriber.findUnique({
       where: { id },
       select: {
         id: true,
@@ -95,18 +96,30 @@ export class AdminSubscribersRepository {
         pausedUntil: true,
         topics: { select: { label: true, topic: { select: { query: true } } }, orderBy: { createdAt: 'asc' } },
         consents: { select: { action: true, topics: true, source: true, formVersion: true, ip: true, requestedAt: true, createdAt: true }, orderBy: { id: 'desc' }, take: 50 },
-        deliveries: {
-          select: { id: true, issueKey: true, status: true, attempts: true, paperCount: true, smtpResponse: true, lastError: true, createdAt: true, sentAt: true },
-          orderBy: { id: 'desc' },
-          take: 50,
-        },
-        matches: {
-          select: { score: true, why: true, topics: true, deliveryId: true, createdAt: true, digestId: true, paper: { select: { id: true, title: true, url: true, arxivId: true } } },
-          orderBy: { createdAt: 'desc' },
-          take: 50,
-        },
       },
     });
+    if (!s) return null;
+    const [deliveries, matches] = await Promise.all([
+      this.prisma.delivery.findMany({
+        where: { subscriberId: id },
+        select: { id: true, issueKey: true, status: true, attempts: true, paperCount: true, smtpResponse: true, lastError: true, createdAt: true, sentAt: true },
+        orderBy: { id: 'desc' },
+        take: 50,
+      }),
+      // The delivery that carries each match, if any (the one whose seq range holds it).
+      this.prisma.$queryRaw<{ score: number; why: string; topics: string[]; deliveryId: number | null; createdAt: Date; digestId: number; paperId: number; title: string; url: string | null; arxivId: string | null }[]>`
+        SELECT m.score, m.why, m.topics, m.created_at AS "createdAt", m.digest_id AS "digestId",
+               p.id AS "paperId", p.title, p.url, p.arxiv_id AS "arxivId",
+               (SELECT d.id FROM delivery d WHERE ${carriedBy('d')} LIMIT 1) AS "deliveryId"
+        FROM match m JOIN paper p ON p.id = m.paper_id
+        WHERE m.subscriber_id = ${id}::uuid
+        ORDER BY m.created_at DESC, m.seq DESC LIMIT 50`,
+    ]);
+    return {
+      ...s,
+      deliveries,
+      matches: matches.map(({ paperId, title, url, arxivId, ...m }) => ({ ...m, paper: { id: paperId, title, url, arxivId } })),
+    };
   }
 
   /** New frequency and topics (shared Topic rows by normalised query), with a consent record, in one transaction. */
@@ -147,6 +160,8 @@ export class AdminSubscribersRepository {
   /** Erasure as in self-service: everything about the address goes; its keyed hash stays as a suppression. */
   async erase(id: string, emailHash: (email: string) => string): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
+      // First, before any row lock: the subscriber-deletion trigger takes the compose lock (match-ranges.ts).
+      await tx.$queryRaw(seqWriterLock);
       const s = await tx.subscriber.findUnique({ where: { id }, select: { email: true } });
       if (!s) return false;
       await tx.subscriptionRequest.deleteMany({ where: { email: s.email } });
