@@ -1,6 +1,6 @@
 import { bigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
-import { tokenize } from './tokenize';
+import { standsForJoined, tokenize } from './tokenize';
 import { Concepts, getDefaultConcepts, getDefaultVocabulary, Vocabulary, VocabForm } from './vocabulary';
 
 /** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
@@ -71,6 +71,13 @@ function slotsOf(text: string): Slot[] {
       surface[t.start] = t.surface;
     } else if (!joinedAt.has(t.start) || joinedAt.get(t.start)!.end < t.end) {
       joinedAt.set(t.start, { end: t.end, stem: t.stem, surface: t.surface });
+    }
+  }
+  for (const [p, j] of joinedAt) {
+    if (j.end === p && standsForJoined(j.surface)) {
+      primary[p] = j.stem;
+      surface[p] = j.surface;
+      joinedAt.delete(p);
     }
   }
   const slots: Slot[] = [];

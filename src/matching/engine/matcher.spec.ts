@@ -126,6 +126,30 @@ describe('matching engine', () => {
     expect(ids(run('"neural collapse"', [...bg, phrase, apart]))).toEqual([phrase.id]);
   });
 
+  it('counts words near each other only in the order typed, except in author names', () => {
+    // Both words also occur apart, so neither alone is enough: the order decides.
+    const usesWords = Array.from({ length: 4 }, (_, i) => [
+      paper(`Pooling ${i}`, 'We use attention to pool image features.'),
+      paper(`Probes ${i}`, 'A small prediction head sits on top of the network.'),
+    ]).flat();
+    const onTopic = paper('Attention heads in transformers', 'We study what attention heads of transformers compute.');
+    const inOrder = paper('Smaller transformers', 'We prune attention heads of small models.');
+    const reversed = paper('Efficient transformers', 'We speed up multi-head attention on long inputs.');
+    const result = ids(run('attention heads', [...bg, ...usesWords, onTopic, inOrder, reversed]));
+    expect(result).toEqual([onTopic.id, inOrder.id]);
+    // "Lovelace, Ada" is still Ada Lovelace.
+    const byHer = paper('Graph networks', 'We study message passing.', { authors: ['Lovelace, Ada'] });
+    expect(ids(run('author:"ada lovelace"', [...bg, byHer]))).toEqual([byHer.id]);
+  });
+
+  it('reads a hyphenated query word that stop words reduce to one part as the joined compound', () => {
+    const hyphen = paper('In-context learning of linear functions', 'Transformers learn in-context.');
+    const solid = paper('Incontext learning', 'Transformers learn from examples.');
+    const part = paper('Context matters', 'Robots use context for better planning; context helps.');
+    expect(ids(run('in-context', [...bg, hyphen, solid, part])).sort()).toEqual([hyphen.id, solid.id].sort());
+    expect(ids(run('on-policy', [...bg, part, paper('Policy gradients', 'A policy.')]))).toEqual([]);
+  });
+
   it('is deterministic and breaks score ties by paper id', () => {
     const x = paper('Pruning', 'Same text.');
     const y = paper('Pruning', 'Same text.');

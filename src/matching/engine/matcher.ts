@@ -7,8 +7,8 @@ import type { EnginePaper, TopicMatch } from './types';
 /**
  * Scoring (see docs/matching.md). Each query concept (a plain-word run, a quoted phrase, an OR
  * group) gets a BM25F-style score from its words and, for several words, from the whole phrase
- * (adjacent, or near each other), with IDF from the collection statistics and title occurrences
- * weighted above abstract ones. A word of a multi-word concept counts in proportion to its
+ * (adjacent, or near each other in the order typed), with IDF from the collection statistics and
+ * title occurrences weighted above abstract ones. A word of a multi-word concept counts in proportion to its
  * association with the phrase in the collection (df(phrase) / df(word)). The concept's score is
  * divided by its reference score: what a paper of average length earns by stating the concept
  * verbatim once in its abstract. A paper is sent when every required concept reaches half of
@@ -30,7 +30,14 @@ export const MEMBERSHIP = 0.5;
 export const FEEDBACK_LIFT = 0.25;
 /** Words further apart than this many other content words do not count as near each other. */
 export const MAX_GAP = 8;
-const OUT_OF_ORDER = 0.8;
+/**
+ * Author names are written "Yoshua Bengio" or "Bengio, Yoshua": in that field, the words of a
+ * name out of order still count (this much). In titles and abstracts they do not: reversing a
+ * noun compound names something else ("learning contexts" is no in-context learning, "learning in
+ * continuous time" no continual learning, "generative models such as Stable Diffusion" no
+ * diffusion models). See docs/matching.md for what this changed.
+ */
+const AUTHOR_OUT_OF_ORDER = 0.8;
 
 type FieldName = 'title' | 'abstract' | 'author';
 
@@ -119,9 +126,10 @@ interface Window {
 
 /**
  * Phrase evidence in one field: the smallest windows holding one occurrence of every slot,
- * non-overlapping, each worth 1 when adjacent and in order, less with words in between or out of order.
+ * non-overlapping, each worth 1 when adjacent and in order, less with words in between; a window
+ * out of order is worth `outOfOrder` times as much (0: it is no evidence).
  */
-function phraseWindows(occs: number[][]): Window[] {
+function phraseWindows(occs: number[][], outOfOrder: number): Window[] {
   const n = occs.length;
   const merged: number[][] = [];
   for (let s = 0; s < n; s++) {
@@ -152,7 +160,8 @@ function phraseWindows(occs: number[][]): Window[] {
     }
     const gap = end - start + 1 - covered;
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
-    windows.push({ start, end, q: (inOrder ? 1 : OUT_OF_ORDER) / (1 + gap), exact: inOrder && gap === 0 });
+    if (!inOrder && outOfOrder <= 0) continue;
+    windows.push({ start, end, q: (inOrder ? 1 : outOfOrder) / (1 + gap), exact: inOrder && gap === 0 });
   }
   if (windows.length <= 1) return windows;
   windows.sort((a, b) => b.q - a.q || a.start - b.start);
@@ -206,6 +215,8 @@ interface PatternInfo {
    */
   subSpans: SubSpan[] | undefined;
   subBound: number;
+  /** For a related-forms pattern only: the IDF of each form (see relatedRatio). */
+  altIdf: Float64Array | undefined;
 }
 
 interface SubSpan {
@@ -250,6 +261,7 @@ function infoOf(p: Pattern): PatternInfo {
       reference: 0,
       subSpans: undefined,
       subBound: 0,
+      altIdf: p.weight !== undefined && n === 1 ? new Float64Array(p.slots[0].alts.length) : undefined,
     };
     infoCache.set(p, info);
   }
@@ -307,12 +319,15 @@ class Scorer {
     // df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram.
     // (association holds the slot dfs until they are turned into associations below.)
     let minDf = Infinity;
+    const altIdf = info.altIdf;
     for (let i = 0; i < n; i++) {
       let best = 0;
-      for (const altKeyList of info.slotKeys[i]) {
+      const keyLists = info.slotKeys[i];
+      for (let a = 0; a < keyLists.length; a++) {
         let df = Infinity;
-        for (const k of altKeyList) df = Math.min(df, this.df(k));
+        for (const k of keyLists[a]) df = Math.min(df, this.df(k));
         if (df > best) best = df;
+        if (altIdf) altIdf[a] = this.idfOfDf(df);
       }
       association[i] = best;
       slotIdf[i] = this.idfOfDf(best);
@@ -380,6 +395,10 @@ const TITLE_ONLY: FieldName[] = ['title'];
 const ABSTRACT_ONLY: FieldName[] = ['abstract'];
 const AUTHOR_ONLY: FieldName[] = ['author'];
 
+function outOfOrderWeight(leaf: LeafNode): number {
+  return leaf.field === 'author' ? AUTHOR_OUT_OF_ORDER : 0;
+}
+
 function fieldsOf(leaf: LeafNode): FieldName[] {
   switch (leaf.field) {
     case 'any':
@@ -425,7 +444,7 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     }
     if (!all) continue;
     let q = 0;
-    for (const w of phraseWindows(occs)) {
+    for (const w of phraseWindows(occs, outOfOrderWeight(leaf))) {
       if (w.exact) exactSeen = true;
       if (author ? w.q >= 0.5 : !leaf.exact || w.exact) q += w.q;
     }
@@ -438,6 +457,43 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   if (ptf === 0 && info.subBound > 0 && !leaf.exact) phrase = subPhraseEvidence(scorer, info, fields, doc);
   const score = words + PHRASE_WEIGHT * info.phraseIdf * phrase;
   return info.reference > 0 ? score / info.reference : 0;
+}
+
+/**
+ * Ratio of a related-forms pattern (concept family: one slot, one spelling per form). Each
+ * occurrence counts in proportion to how specific its form is next to the query text itself:
+ * idf(form) / idf(query), at most 1. A form as rare as the query is as good a sign of the area as
+ * the query's own words; a form whose stem is common ("retriever" stems to retriev-, as in
+ * "retrieval"; "discriminator" to discrimin-, as in "discriminative"; "multimodal"; "language
+ * model" for natural language processing) says less about the area than its name suggests.
+ */
+function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
+  const typed = scorer.info(leaf.patterns[0]);
+  const own = typed.phraseIdf > 0 ? typed.phraseIdf : typed.slotIdf[0];
+  const altIdf = scorer.info(p).altIdf;
+  const alts = p.slots[0].alts;
+  let tf = 0;
+  for (const f of fieldsOf(leaf)) {
+    const index = doc[f];
+    // [start, weight] of every occurrence; where forms overlap at one start, the most specific counts.
+    const found: number[] = [];
+    for (let a = 0; a < alts.length; a++) {
+      const o = altOccurrences(alts[a], index);
+      if (o.length === 0) continue;
+      const w = altIdf && own > 0 ? Math.min(1, altIdf[a] / own) : 1;
+      for (let i = 0; i < o.length; i += 2) found.push(o[i], w);
+    }
+    if (found.length === 0) continue;
+    let weighted = 0;
+    if (found.length === 2) weighted = found[1];
+    else {
+      const best = new Map<number, number>();
+      for (let i = 0; i < found.length; i += 2) best.set(found[i], Math.max(best.get(found[i]) ?? 0, found[i + 1]));
+      for (const w of best.values()) weighted += w;
+    }
+    tf += scorer.fieldWeight(f, index) * weighted;
+  }
+  return tf > 0 ? sat(tf) : 0;
 }
 
 /** The best sub-phrase's saturated, field-weighted phrase frequency times its association with the whole phrase. */
@@ -487,7 +543,7 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string 
       if (alt[i] < 0) alt[i] = matchedAlt(p.slots[i], doc[f]);
     });
     if (n >= 2 && occs.every((o) => o.length)) {
-      const ws = phraseWindows(occs);
+      const ws = phraseWindows(occs, outOfOrderWeight(leaf));
       if (ws.some((w) => w.exact)) exactFields.push(f);
       else if (ws.length && !leaf.exact) nearFields.push(f);
     }
@@ -522,7 +578,7 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
       const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
       if (occs.some((o) => o.length === 0)) continue;
       if (p.slots.length === 1) return true;
-      if (phraseWindows(occs).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
+      if (phraseWindows(occs, outOfOrderWeight(node)).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
     }
   }
   return false;
@@ -543,7 +599,7 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper): numbe
       let best = 0;
       let bestPattern = node.patterns[0];
       for (const p of node.patterns) {
-        const r = patternRatio(scorer, node, p, doc) * (p.weight ?? 1);
+        const r = p.weight === undefined ? patternRatio(scorer, node, p, doc) : relatedRatio(scorer, node, p, doc) * p.weight;
         if (r > best) {
           best = r;
           bestPattern = p;

@@ -50,6 +50,19 @@ describe('concept families (soft evidence)', () => {
     expect(ids(run('LoRA', [...bg, adapters, lora]))).toEqual([lora.id]);
   });
 
+  it('counts a related form by how specific it is next to the query', () => {
+    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution', 'matching'] }]);
+    // "matching" is common in this collection, "entity resolution" as rare as "record linkage".
+    const matchingWork = Array.from({ length: 8 }, (_, i) => paper(`Graph study ${i}`, 'We study graph matching on images.'));
+    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
+    const specific = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
+    const generic = paper('Faster joins', 'We present a matching algorithm for census data.');
+    const papers = [...bg, ...matchingWork, verbatim, specific, generic];
+    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
+    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+    expect(ids(result)).toEqual([verbatim.id, specific.id]);
+  });
+
   it('drops related forms that stop words reduce to one generic word', () => {
     const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
     expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);

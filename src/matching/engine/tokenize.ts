@@ -121,6 +121,18 @@ export function scanTokens(
 }
 
 /**
+ * On the query side (queries, vocabulary and concept forms): whether a token spanning one position
+ * is a hyphenated compound that stop words reduced to one part ("in-context", "on-policy",
+ * "over-parameterized"), to be matched by its joined form only. Its remaining part alone
+ * ("context", "policy", "parameter") says far less than the compound; papers that write the
+ * compound get the joined form too (scanTokens), so "in-context" and "incontext" still match, only
+ * the spaced "in context" does not.
+ */
+export function standsForJoined(surface: string): boolean {
+  return surface.includes('-');
+}
+
+/**
  * Tokenise a field. Positions count content tokens only. Returns primary tokens (one per position)
  * followed by joined compound tokens (spanning several positions).
  */

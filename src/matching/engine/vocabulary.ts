@@ -1,6 +1,6 @@
 import conceptsFile from './concepts.json';
 import vocabularyFile from './vocabulary.json';
-import { tokenize } from './tokenize';
+import { standsForJoined, tokenize } from './tokenize';
 
 /** One spelling of a concept, as a sequence of stems, with the text to show in explanations. */
 export interface VocabForm {
@@ -17,10 +17,15 @@ export interface Vocabulary {
   byContainedStem: Map<string, number[]>;
 }
 
+/** Stems of a query-side text (a vocabulary or concept form), one per position, as slotsOf reads a query. */
 export function primaryStems(text: string): string[] {
   const { tokens, length } = tokenize(text);
   const stems: string[] = new Array(length);
-  for (const t of tokens) if (t.start === t.end && stems[t.start] === undefined) stems[t.start] = t.stem;
+  for (const t of tokens) {
+    if (t.start !== t.end) continue;
+    // Joined compounds come after the parts, so a compound that stands for its joined form overrides its part.
+    if (stems[t.start] === undefined || standsForJoined(t.surface)) stems[t.start] = t.stem;
+  }
   return stems;
 }
 
@@ -84,8 +89,10 @@ export function buildConcepts(families: { concept: string[]; related: string[] }
     for (const text of texts) {
       const stems = primaryStems(text);
       const key = stems.join(' ');
-      // A form left with one word after its stop words go ("in-context" → context, "over-smoothing"
-      // → smoothing) would match far more than it says.
+      // A form left with one word after its stop words go ("in context" → context, "over smoothing"
+      // → smoothing) would match far more than it says. Hyphenated, such a form now stands for its
+      // joined spelling (standsForJoined), but it stays out as before: the families spell the forms
+      // they want solid ("oversmoothing"), which papers' hyphenated spellings also produce.
       const words = text.split(/[\s-]+/).filter(Boolean).length;
       if (stems.length === 0 || (stems.length === 1 && words > 1) || seen.has(key)) continue;
       seen.add(key);
