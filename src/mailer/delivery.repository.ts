@@ -114,10 +114,11 @@ export class DeliveryRepository {
    * Composes the due subscribers whose id is in (after, upTo] (null: unbounded) in one
    * transaction of one set-based statement: one delivery per due subscriber, carrying all their
    * undelivered matches as the seq range (after_seq, through_seq] (counted in paper_count). No
-   * match row is written. The compose lock (match-ranges.ts) makes composes run one at a time and
-   * keeps seq writers out meanwhile. Idempotent per range: the delivery is unique per (subscriber,
-   * issue key), and a subscriber whose matches are carried is no longer due. Returns the pending
-   * deliveries it wrote or extended (ascending id).
+   * match row is written. The compose lock, held shared, keeps seq writers out meanwhile; another
+   * compose carrying the same matches first makes this one compose again (match-ranges.ts).
+   * Idempotent per range: the delivery is unique per (subscriber, issue key), and a subscriber whose
+   * matches are carried is no longer due. Returns the pending deliveries it wrote or extended
+   * (ascending id).
    */
   async composeRange(scope: ComposeScope, after: string | null, upTo: string | null): Promise<RowRef[]> {
     for (let attempt = 1; ; attempt++) {
@@ -167,9 +168,9 @@ export class DeliveryRepository {
    * Composes a scope chunk by chunk (see composeBounds and composeRange), up to `parallel` chunk
    * transactions at a time, and yields each chunk's pending deliveries in range order right after
    * its transaction committed, so the caller can queue them while the next chunks run (with
-   * `parallel` = 1, strictly one after the other). A crash
-   * between chunks loses nothing: committed chunks are pending rows that the reconciler re-queues,
-   * and a re-run composes only what is still undelivered.
+   * `parallel` = 1, strictly one after the other). A crash between chunks loses nothing: committed
+   * chunks are pending rows that the reconciler re-queues, and a re-run composes only what is still
+   * undelivered.
    */
   async *composeChunks(scope: ComposeScope, chunk: number, parallel = 1): AsyncGenerator<RowRef[]> {
     const bounds = await this.composeBounds(scope, chunk);
@@ -191,8 +192,8 @@ export class DeliveryRepository {
   }
 
   /**
-   * Creates one delivery per due subscriber with undelivered matches and attaches those matches
-   * to it, in transactions of at most `chunk` subscribers (set-based statements: the cost grows
+   * Creates one delivery per due subscriber with undelivered matches, carrying those matches, in
+   * transactions of at most `chunk` subscribers (set-based statements: the cost grows
    * with matches, not with a loop over subscribers). Returns the pending deliveries it wrote
    * (ascending id); a repeated compose adds nothing.
    */
