@@ -4,7 +4,7 @@ import type { SendMailOptions } from 'nodemailer';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { MailTransport } from '../infra/mail/mail-transport.service';
-import { buildMime } from '../infra/mail/mime-builder';
+import { buildMime, MimeMessage } from '../infra/mail/mime-builder';
 import { JobProducer } from '../infra/queue/job-producer.service';
 import { SendRateLimiter } from '../infra/queue/send-rate-limiter';
 import { paperLink } from '../ingestion/parsers/paper-identity';
@@ -244,11 +244,12 @@ export class SenderService {
     }
     const stopTimer = this.metrics.sendDuration.startTimer();
     try {
-      let message: ReturnType<SenderService['compose']>;
+      let message: ReturnType<SenderService['composeParts']>;
       let raw: Buffer;
       try {
-        message = this.compose(d);
-        // The MIME is built here (fast quoted-printable) and handed to nodemailer as a raw message.
+        message = this.composeParts(d);
+        // The MIME is built here (fast quoted-printable, each paper card encoded once for every
+        // recipient) and handed to nodemailer as a raw message.
         raw = buildMime(message);
       } catch (err) {
         // Bad data in one delivery must not hold up its batch: it fails, for an admin to look at.
@@ -351,6 +352,12 @@ export class SenderService {
 
   /** Builds the exact message for a delivery (also the admin console's preview and test send). */
   compose(d: DeliveryContent) {
+    const { html, ...message } = this.composeParts(d);
+    return { ...message, html: html.head + html.shared.join('') + html.tail };
+  }
+
+  /** compose() with the HTML in pieces, the paper cards shared with other recipients' messages. */
+  private composeParts(d: DeliveryContent) {
     const unsubscribeUrl = this.config.publicLink(`unsubscribe/${this.tokens.sign('unsubscribe', d.subscriber.id)}`);
     const topicCounts = new Map<string, number>();
     for (const p of d.papers) for (const t of p.topics) topicCounts.set(t, (topicCounts.get(t) ?? 0) + 1);
@@ -359,7 +366,7 @@ export class SenderService {
     // Best first; past the cap, "and N more" links to a page listing the whole delivery.
     const shown = d.papers.slice(0, this.config.env.MAX_PAPERS_PER_EMAIL);
     const newest = d.papers.reduce((a, p) => (p.digestDate > a ? p.digestDate : a), d.papers[0].digestDate);
-    const email = this.renderer.renderDigest({
+    const email = this.renderer.renderDigestParts({
       subject,
       preheader: d.papers
         .slice(0, 3)
@@ -390,7 +397,7 @@ export class SenderService {
       from: this.fromAddress,
       to: d.subscriber.email,
       subject: email.subject,
-      html: email.html,
+      html: { head: email.html.head, shared: email.html.cards, tail: email.html.tail },
       text: email.text,
       messageId: this.messageId(d.id),
       // Both parts are quoted-printable (mostly ASCII HTML and text); saying so spares nodemailer
@@ -402,7 +409,7 @@ export class SenderService {
         'List-Id': this.listId,
         'X-Paperboy-Delivery': String(d.id),
       },
-    } satisfies SendMailOptions & { messageId: string; headers: Record<string, string> };
+    } satisfies Omit<SendMailOptions, 'html'> & MimeMessage;
   }
 
   private dateLabel(d: Date): string {

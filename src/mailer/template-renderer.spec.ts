@@ -217,6 +217,44 @@ describe('TemplateRenderer', () => {
     expect(text).not.toContain('Matched:');
     expect(text).not.toContain('PDF:');
   });
+
+  it('shares a rendered card between emails but never mixes up two papers', () => {
+    // Same title, URL and "why" (the cache key), different content: each email shows its own.
+    const a = paper({ abstract: 'Abstract of the first version.', authors: 'Ada Lovelace' });
+    const b = paper({ abstract: 'Abstract of the second version.', authors: 'Alan Turing' });
+    const c = paper({ ...a, topics: ['score matching'] });
+    const one = renderer.renderDigest(digest({ papers: [a, b, c] }));
+    const two = renderer.renderDigest(digest({ papers: [c, b, a] }));
+    for (const out of [one, two]) {
+      for (const [abstract, author] of [['first', 'Ada Lovelace'], ['second', 'Alan Turing']]) {
+        expect(out.html).toContain(`Abstract of the ${abstract} version.`);
+        expect(out.text).toContain(`Abstract of the ${abstract} version.`);
+        expect(out.html).toContain(author);
+      }
+      expect(out.html.match(/>score matching</g)).toHaveLength(1);
+    }
+    // A card keeps its place: numbered by position in the text part, wherever it was shown before.
+    expect(two.text.indexOf('1. Denoising')).toBeLessThan(two.text.indexOf('score matching'));
+    expect(two.text).toMatch(/^3\. Denoising[^]*Abstract of the first version\.[^]*Why:/m);
+    expect(renderer.renderDigest(digest({ papers: [a, b, c] }))).toEqual(one);
+  });
+
+  it('gives the HTML in pieces that make up the same email, cards ending their lines', () => {
+    const view = digest();
+    const parts = renderer.renderDigestParts(view);
+    const whole = renderer.renderDigest(view);
+    expect(parts.html.head + parts.html.cards.join('') + parts.html.tail).toBe(whole.html);
+    expect(parts.text).toBe(whole.text);
+    expect(parts.html.cards).toHaveLength(view.papers.length);
+    for (const card of parts.html.cards) expect(card).toMatch(/^<[^]*\n$/);
+    expect(parts.html.head).toMatch(/\n$/);
+  });
+
+  it('removes MJML\'s indentation from the HTML', () => {
+    const { html } = renderer.renderDigest(digest());
+    expect(html).not.toMatch(/^[ \t]+\S/m);
+    expect(html.length).toBeLessThan(20_000); // two cards; it was ~28 KB before the leaner template
+  });
 });
 
 describe('TemplateRenderer.create with broken templates', () => {
@@ -234,8 +272,20 @@ describe('TemplateRenderer.create with broken templates', () => {
   }
 
   it('names the file and line of invalid MJML (strict validation)', async () => {
-    await edit('partials/paper-card.mjml', (s) => s.replace('<mj-column>', '<mj-column>\n<mj-section></mj-section>'));
-    await expect(TemplateRenderer.create(dir)).rejects.toThrow(/partials\/paper-card\.mjml:4: mj-section cannot be used inside mj-column/);
+    await edit('digest.mjml', (s) => s.replace('<mj-column>', '<mj-column>\n<mj-section></mj-section>'));
+    await expect(TemplateRenderer.create(dir)).rejects.toThrow(/digest\.mjml:3: mj-section cannot be used inside mj-column/);
+  });
+
+  it('requires the digest\'s <pb-each> on its own line, and no position in HTML cards', async () => {
+    await edit('digest.mjml', (s) => s.replace(/^.*<pb-each.*$/m, ''));
+    await expect(TemplateRenderer.create(dir)).rejects.toThrow(/digest\.mjml: html template failed on sample data: needs one <pb-each list="papers"/);
+    await fs.cp(TEMPLATES, dir, { recursive: true });
+    await edit('digest.mjml', (s) => s.replace(/^(.*)(<pb-each.*)$/m, '$1<p>x</p>$2'));
+    await expect(TemplateRenderer.create(dir)).rejects.toThrow(/digest\.mjml:\d+: unresolved or misplaced directive/);
+    await fs.cp(TEMPLATES, dir, { recursive: true });
+    // HTML cards are shared by every email that shows them, wherever they stand
+    await edit('partials/paper-card.mjml', (s) => s.replace('{{title}}</a>', '{{n}}. {{title}}</a>'));
+    await expect(TemplateRenderer.create(dir)).rejects.toThrow(/digest\.mjml: html template failed on sample data: "n" not defined/);
   });
 
   it('rejects unescaped expressions', async () => {
@@ -255,7 +305,7 @@ describe('TemplateRenderer.create with broken templates', () => {
   });
 
   it('rejects unknown directives, missing partials and unknown email kinds', async () => {
-    await edit('digest.mjml', (s) => s.replace('<pb-include partial="paper-card" />', '<pb-include partial="nope" />'));
+    await edit('digest.mjml', (s) => s.replace('partial="paper-card"', 'partial="nope"'));
     await expect(TemplateRenderer.create(dir)).rejects.toThrow(/partials\/nope\.mjml: cannot read template \(included from .*digest\.mjml\)/);
     await fs.cp(TEMPLATES, dir, { recursive: true });
     await edit('digest.mjml', (s) => s.replace('{{digestDate}}', '{{digestDate}} <pb-include partial="paper-card" />'));

@@ -16,6 +16,13 @@ import mjml2html from 'mjml';
  * Handlebars see the source, so the layout needs no `{{{body}}}` and no recipient data is ever
  * inserted unescaped. A directive must stand on its own line; anything left over makes MJML's strict
  * validation fail, so a typo cannot slip through silently.
+ *
+ * `<pb-each list="papers" partial="<name>" />` renders the partial once per entry of the list (the
+ * digest's paper cards). The template is cut there at compile time into a head, an item and a tail,
+ * all compiled by Handlebars as usual. A rendered HTML card depends only on its paper and match, so
+ * it is rendered once and shared by every email that shows it (and so is its quoted-printable
+ * encoding, see mime-builder.ts): most of a digest's bytes are cards. For that reason an HTML item
+ * sees only its entry's fields; a plain-text item also gets `n`, its position (1, 2, …).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -169,6 +176,19 @@ export function digestSubject(count: number, topTopic: string, otherTopicCount =
  * numbered or bulleted lines get a hanging indent; long tokens (URLs) are never broken.
  */
 export function wrapText(text: string, width = TEXT_WIDTH): string {
+  return finishText(wrapLines(text, width));
+}
+
+/** Conditionals in templates can leave runs of blank lines; keep at most one. */
+function finishText(wrapped: string): string {
+  return `${wrapped.replace(/\n{3,}/g, '\n\n').trim()}\n`;
+}
+
+/**
+ * The line-by-line part of wrapText: lines are wrapped independently, so text cut after a line
+ * break wraps piece by piece to the same result (the digest's cards are wrapped once, cached).
+ */
+function wrapLines(text: string, width = TEXT_WIDTH): string {
   const out: string[] = [];
   for (const line of text.split('\n')) {
     if (line === '-- ') {
@@ -196,8 +216,7 @@ export function wrapText(text: string, width = TEXT_WIDTH): string {
     }
     out.push(current);
   }
-  // Conditionals in templates can leave runs of blank lines; keep at most one.
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return out.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +224,6 @@ export function wrapText(text: string, width = TEXT_WIDTH): string {
 // ---------------------------------------------------------------------------------------------
 
 interface PaperCardModel {
-  n: number;
   title: string;
   url: string | null;
   authors: string | null;
@@ -259,7 +277,7 @@ function plural(n: number, one: string, many: string): string {
   return `${count(n)} ${n === 1 ? one : many}`;
 }
 
-function paperModel(p: PaperCardView, index: number): PaperCardModel {
+function paperModel(p: PaperCardView): PaperCardModel {
   const topics = (Array.isArray(p.topics) ? p.topics : []).map(cleanText).filter((t) => t !== '');
   const url = safeHttpUrl(p.url);
   const pdfUrl = safeHttpUrl(p.pdfUrl);
@@ -267,7 +285,6 @@ function paperModel(p: PaperCardView, index: number): PaperCardModel {
   const projectUrl = safeHttpUrl(p.projectUrl);
   const upvotes = typeof p.upvotes === 'number' && Number.isInteger(p.upvotes) && p.upvotes > 0 ? p.upvotes : null;
   return {
-    n: index + 1,
     title: truncateOnWord(p.title, 300) || 'Untitled paper',
     url,
     authors: truncateOnWord(p.authors ?? '', 300) || null,
@@ -283,8 +300,7 @@ function paperModel(p: PaperCardView, index: number): PaperCardModel {
   };
 }
 
-function digestModel(view: DigestEmailView): DigestModel {
-  const papers = (view.papers ?? []).map(paperModel);
+function digestModel(view: DigestEmailView, papers: PaperCardModel[]): DigestModel {
   const moreCount = Number.isInteger(view.moreCount) && view.moreCount > 0 ? view.moreCount : 0;
   const subject = headerSafe(view.subject);
   return {
@@ -372,16 +388,28 @@ const WARM_UP_DIGEST: DigestEmailView = {
 
 type TemplateFn = (model: object) => string;
 
-interface CompiledEmail {
-  html: TemplateFn;
-  text: TemplateFn;
+/** A compiled template; one with a `<pb-each>` is cut there into head, item (once per entry) and tail. */
+interface CompiledTemplate {
+  head: TemplateFn;
+  each: { list: string; item: TemplateFn; tail: TemplateFn } | null;
 }
+
+interface CompiledEmail {
+  html: CompiledTemplate;
+  text: CompiledTemplate;
+}
+
+/** The list each kind's templates must repeat with `<pb-each>` (the renderer relies on it), if any. */
+const EACH_LIST: Record<EmailKind, string | null> = { digest: 'papers', confirm: null };
 
 /** The email kinds this renderer knows; each needs `<kind>.mjml` and `<kind>.txt.hbs`. */
 const EMAIL_KINDS = ['digest', 'confirm'] as const;
 type EmailKind = (typeof EMAIL_KINDS)[number];
 
-const WARM_UP: Record<EmailKind, object> = { digest: digestModel(WARM_UP_DIGEST), confirm: confirmModel(WARM_UP_CONFIRM) };
+const WARM_UP: Record<EmailKind, object> = {
+  digest: digestModel(WARM_UP_DIGEST, WARM_UP_DIGEST.papers.map(paperModel)),
+  confirm: confirmModel(WARM_UP_CONFIRM),
+};
 
 const MJML_OPTIONS = {
   validationLevel: 'strict',
@@ -406,10 +434,40 @@ interface SourceLine {
 }
 
 const INCLUDE_RE = /^\s*<pb-include\s+partial="([a-z0-9][a-z0-9-]*)"\s*\/>\s*$/;
+const EACH_RE = /^\s*<pb-each\s+list="([a-zA-Z][a-zA-Z0-9]*)"\s+partial="([a-z0-9][a-z0-9-]*)"\s*\/>\s*$/;
 const SLOT_RE = /^\s*<pb-slot\s+name="body"\s*\/>\s*$/;
 const TOKEN_RE = /\{\{[\s\S]*?\}\}/g;
 
+/**
+ * Distinct cards kept rendered (~9 KB of heap each). A card is keyed by its paper and match (the
+ * "why" and topics), so a digest issue needs about as many as it has papers times the ways they
+ * matched: a daily-papers issue has 50–300 papers (the send bench uses 2,000, one way each).
+ */
+const CARD_CACHE_SIZE = 2000;
+/** Plain-text cards kept, over all cards and positions (~1–2 KB each). */
+const TEXT_CARD_CACHE_SIZE = 10_000;
+
+interface RenderedCard {
+  /** What the card was rendered from: a cache hit must match it field by field. */
+  source: PaperCardView;
+  model: PaperCardModel;
+  html: string;
+  /** The plain-text card at each position it was shown at, wrapped (index n - 1). */
+  text: string[];
+}
+
+/** A digest whose HTML is kept in pieces, for the MIME builder to encode each card once. */
+export interface RenderedDigestParts {
+  subject: string;
+  /** head + cards + tail is the HTML; each piece ends with a line break except perhaps the tail. */
+  html: { head: string; cards: readonly string[]; tail: string };
+  text: string;
+}
+
 export class TemplateRenderer {
+  private readonly cards = new Map<string, RenderedCard>();
+  private textCards = 0;
+
   private constructor(
     private readonly emails: ReadonlyMap<EmailKind, CompiledEmail>,
     readonly templatesDir: string,
@@ -430,9 +488,12 @@ export class TemplateRenderer {
     for (const kind of EMAIL_KINDS) {
       const html = await compileHtml(hbs, dir, kind);
       const text = await compileText(hbs, dir, kind);
-      for (const [part, fn, file] of [['html', html, `${kind}.mjml`], ['text', text, `${kind}.txt.hbs`]] as const) {
+      for (const [part, template, file] of [['html', html, `${kind}.mjml`], ['text', text, `${kind}.txt.hbs`]] as const) {
         try {
-          fn(WARM_UP[kind]);
+          if ((template.each?.list ?? null) !== EACH_LIST[kind]) {
+            throw new Error(EACH_LIST[kind] ? `needs one <pb-each list="${EACH_LIST[kind]}" partial="…" /> line` : 'has no list to repeat with <pb-each>');
+          }
+          renderWhole(template, WARM_UP[kind], part === 'text');
         } catch (err) {
           throw new TemplateError(`${path.join(dir, file)}: ${part} template failed on sample data: ${errorMessage(err)}`);
         }
@@ -453,16 +514,85 @@ export class TemplateRenderer {
   }
 
   renderDigest(view: DigestEmailView): RenderedEmail {
-    const model = digestModel(view);
-    const email = this.emails.get('digest')!;
-    return { subject: model.subject, html: email.html(model), text: wrapText(email.text(model)) };
+    const { subject, html, text } = this.renderDigestParts(view);
+    return { subject, html: html.head + html.cards.join('') + html.tail, text };
+  }
+
+  /** renderDigest with the HTML in pieces; the cards are shared with other recipients' emails. */
+  renderDigestParts(view: DigestEmailView): RenderedDigestParts {
+    const { html, text } = this.emails.get('digest')!;
+    const cards = (view.papers ?? []).map((p) => this.card(p, html.each!.item));
+    const model = digestModel(view, cards.map((c) => c.model));
+    const textCards = cards.map((c, i) => c.text[i] ?? this.textCard(c, i, text.each!.item));
+    return {
+      subject: model.subject,
+      html: { head: html.head(model), cards: cards.map((c) => c.html), tail: html.each!.tail(model) },
+      text: finishText(wrapLines(text.head(model)) + textCards.join('') + wrapLines(text.each!.tail(model))),
+    };
   }
 
   renderConfirm(view: ConfirmEmailView): RenderedEmail {
     const model = confirmModel(view);
     const email = this.emails.get('confirm')!;
-    return { subject: model.subject, html: email.html(model), text: wrapText(email.text(model)) };
+    return { subject: model.subject, html: renderWhole(email.html, model, false), text: wrapText(renderWhole(email.text, model, true)) };
   }
+
+  /** The plain-text card at position i (its number is i + 1), wrapped; kept while there is room. */
+  private textCard(card: RenderedCard, i: number, item: TemplateFn): string {
+    const text = wrapLines(item({ ...card.model, n: i + 1 }));
+    if (this.textCards < TEXT_CARD_CACHE_SIZE && this.cards.get(cardKey(card.source)) === card) {
+      card.text[i] = text;
+      this.textCards++;
+    }
+    return text;
+  }
+
+  /** A paper's card, rendered once per distinct paper and match (everything paperModel reads). */
+  private card(p: PaperCardView, item: TemplateFn): RenderedCard {
+    // A short key (hashing whole abstracts cost more than rendering saved); the entry is then
+    // compared field by field, so two cards that share a key are told apart, never mixed up.
+    const key = cardKey(p);
+    let card = this.cards.get(key);
+    if (card === undefined || !sameCard(card.source, p)) {
+      const model = paperModel(p);
+      const source = { ...p, topics: Array.isArray(p.topics) ? [...p.topics] : p.topics };
+      if (card !== undefined) this.forget(key, card);
+      // Oldest first out: a new digest issue replaces the last one's cards.
+      else if (this.cards.size >= CARD_CACHE_SIZE) this.forget(...this.cards.entries().next().value!);
+      card = { source, model, html: item(model), text: [] };
+      this.cards.set(key, card);
+    }
+    return card;
+  }
+
+  private forget(key: string, card: RenderedCard): void {
+    this.cards.delete(key);
+    this.textCards -= Object.keys(card.text).length;
+  }
+}
+
+const cardKey = (p: PaperCardView) => `${p.title}\n${p.url}\n${p.why}`;
+
+/** Whether two views make the same card (every field paperModel reads). */
+function sameCard(a: PaperCardView, b: PaperCardView): boolean {
+  if (
+    a.title !== b.title || a.url !== b.url || a.authors !== b.authors || a.abstract !== b.abstract || a.why !== b.why ||
+    a.pdfUrl !== b.pdfUrl || a.codeUrl !== b.codeUrl || a.projectUrl !== b.projectUrl || a.upvotes !== b.upvotes
+  ) {
+    return false;
+  }
+  if (!Array.isArray(a.topics) || !Array.isArray(b.topics)) return a.topics === b.topics;
+  return a.topics.length === b.topics.length && a.topics.every((t, i) => t === b.topics[i]);
+}
+
+/** A whole template, items included (text items get their position `n`). */
+function renderWhole(t: CompiledTemplate, model: object, numbered: boolean): string {
+  if (!t.each) return t.head(model);
+  const entries = (model as Record<string, unknown>)[t.each.list];
+  if (!Array.isArray(entries)) throw new TypeError(`"${t.each.list}" is not a list`);
+  const item = t.each.item;
+  const items = entries.map((e: object, i) => (numbered ? item({ ...e, n: i + 1 }) : item(e)));
+  return t.head(model) + items.join('') + t.each.tail(model);
 }
 
 async function assertNoUnknownKinds(dir: string): Promise<void> {
@@ -480,9 +610,13 @@ async function assertNoUnknownKinds(dir: string): Promise<void> {
   }
 }
 
-async function compileHtml(hbs: typeof Handlebars, dir: string, kind: EmailKind): Promise<TemplateFn> {
+async function compileHtml(hbs: typeof Handlebars, dir: string, kind: EmailKind): Promise<CompiledTemplate> {
   const bodyFile = path.join(dir, `${kind}.mjml`);
   const lines = await compose(dir, bodyFile, path.join(dir, 'layouts', 'base.mjml'), '.mjml');
+  const each = findEach(lines);
+  // MJML compiles the whole document, so the item's place is kept by a comment (dropped by Handlebars).
+  const marker = each ? `{{!-- pb-each ${each.list} --}}` : '';
+  if (each) lines[each.index] = { ...lines[each.index], text: marker };
   const source = lines.map((l) => l.text).join('\n');
   const where = (line: number | undefined) => locate(lines, line, bodyFile);
 
@@ -511,17 +645,60 @@ async function compileHtml(hbs: typeof Handlebars, dir: string, kind: EmailKind)
       `${bodyFile}: MJML altered Handlebars expressions (lost: ${lost.join(' ') || 'none'}; unexpected: ${mangled.join(' ') || 'none'})`,
     );
   }
-  return compileChecked(hbs, html, { noEscape: false }, () => `${bodyFile} (compiled HTML)`);
+  html = stripIndentation(html, bodyFile);
+  const compiled = (src: string) => compileChecked(hbs, src, { noEscape: false }, () => `${bodyFile} (compiled HTML)`);
+  if (!each) return { head: compiled(html), each: null };
+  const at = html.indexOf(`\n${marker}\n`);
+  if (at === -1 || html.indexOf(marker) !== at + 1) {
+    throw new TemplateError(`${each.file}:${each.line}: <pb-each> must stand on its own line inside an mj-text`);
+  }
+  // The item is HTML for an mj-text (MJML never sees it): it is compiled on its own, once.
+  const itemFile = path.join(dir, 'partials', `${each.partial}.mjml`);
+  const itemLines = await expand(dir, itemFile, '.mjml', [bodyFile]);
+  const item = compileChecked(hbs, stripIndentation(`${itemLines.map((l) => l.text).join('\n')}\n`, itemFile), { noEscape: false }, (line) =>
+    locate(itemLines, line, itemFile),
+  );
+  return { head: compiled(html.slice(0, at + 1)), each: { list: each.list, item, tail: compiled(html.slice(at + marker.length + 2)) } };
 }
 
-async function compileText(hbs: typeof Handlebars, dir: string, kind: EmailKind): Promise<TemplateFn> {
+/**
+ * MJML indents its output: about a sixth of a digest's HTML, encoded and sent again for every
+ * recipient. HTML collapses a run of whitespace to one space, so the spaces and tabs next to a line
+ * break can go as long as the break itself stays; only preformatted text would show the difference.
+ */
+function stripIndentation(html: string, bodyFile: string): string {
+  if (/<(?:pre|textarea)\b|white-space\s*:\s*pre/i.test(html)) {
+    throw new TemplateError(`${bodyFile}: preformatted text is not supported (the compiled HTML has its indentation removed)`);
+  }
+  return html.replace(/^[ \t]+|[ \t]+$/gm, '').replace(/\n{2,}/g, '\n');
+}
+
+async function compileText(hbs: typeof Handlebars, dir: string, kind: EmailKind): Promise<CompiledTemplate> {
   const bodyFile = path.join(dir, `${kind}.txt.hbs`);
   const lines = await compose(dir, bodyFile, path.join(dir, 'layouts', 'base.txt.hbs'), '.txt.hbs');
-  const source = lines.map((l) => l.text).join('\n');
-  const where = (line: number | undefined) => locate(lines, line, bodyFile);
   // text/plain is not HTML: entity-escaping would show "&amp;" to readers. Values are still cleaned
   // of control characters in the view model, and {{{ }}} stays banned so the templates read the same.
-  return compileChecked(hbs, source, { noEscape: true }, where);
+  const compiled = (part: SourceLine[], fallback: string, end = ''): TemplateFn =>
+    compileChecked(hbs, part.map((l) => l.text).join('\n') + end, { noEscape: true }, (line) => locate(part, line, fallback));
+  const each = findEach(lines);
+  if (!each) return { head: compiled(lines, bodyFile), each: null };
+  const itemFile = path.join(dir, 'partials', `${each.partial}.txt.hbs`);
+  const itemLines = await expand(dir, itemFile, '.txt.hbs', [bodyFile]);
+  // Every piece but the tail ends with a line break, so the pieces wrap independently (wrapLines).
+  return {
+    head: compiled(lines.slice(0, each.index), bodyFile, each.index > 0 ? '\n' : ''),
+    each: { list: each.list, item: compiled(itemLines, itemFile, '\n'), tail: compiled(lines.slice(each.index + 1), bodyFile) },
+  };
+}
+
+/** The template's `<pb-each>` line, if any (at most one). */
+function findEach(lines: SourceLine[]): { index: number; list: string; partial: string; file: string; line: number } | null {
+  const found = lines.flatMap((l, index) => {
+    const m = EACH_RE.exec(l.text);
+    return m ? [{ index, list: m[1], partial: m[2], file: l.file, line: l.line }] : [];
+  });
+  if (found.length > 1) throw new TemplateError(`${found[1].file}:${found[1].line}: only one <pb-each> per template`);
+  return found[0] ?? null;
 }
 
 function compileChecked(
@@ -574,7 +751,7 @@ async function compose(dir: string, bodyFile: string, layoutFile: string, ext: s
   const slots = layout.filter((l) => SLOT_RE.test(l.text));
   if (slots.length !== 1) throw new TemplateError(`${layoutFile}: needs exactly one <pb-slot name="body" /> line, found ${slots.length}`);
   const lines = layout.flatMap((l) => (SLOT_RE.test(l.text) ? body : [l]));
-  const leftover = lines.find((l) => l.text.includes('<pb-'));
+  const leftover = lines.find((l) => l.text.includes('<pb-') && !EACH_RE.test(l.text));
   if (leftover) throw new TemplateError(`${leftover.file}:${leftover.line}: unresolved or misplaced directive (a directive stands alone on its line)`);
   return lines;
 }
@@ -599,7 +776,8 @@ async function expand(dir: string, file: string, ext: string, stack: string[]): 
 }
 
 function locate(lines: SourceLine[], line: number | undefined, fallback: string): string {
-  const origin = line ? lines[line - 1] : undefined;
+  // A parse error at the end of a template (an unclosed block) is reported on the line after it.
+  const origin = line ? lines[Math.min(line, lines.length) - 1] : undefined;
   return origin ? `${origin.file}:${origin.line}` : fallback;
 }
 

@@ -43,6 +43,30 @@ describe('encodeQuotedPrintable', () => {
   });
 });
 
+describe('encodeQuotedPrintable of a body in pieces', () => {
+  const line = fc.array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constantFrom('.', ' ', '\t', '=', '“', '😀', 'é'.repeat(30), 'x'.repeat(90))), { maxLength: 8 });
+  // A piece that starts a line and ends with a line break (what a digest's cards are).
+  const piece = fc.array(line.map((l) => l.join('')), { minLength: 1, maxLength: 5 }).map((ls) => `${ls.join('\n')}\n`);
+
+  it('encodes exactly as the whole string, shared pieces from the cache or not', () => {
+    fc.assert(
+      fc.property(piece, fc.array(piece, { maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 200 }), (head, shared, tail) => {
+        const whole = encodeQuotedPrintable(head + shared.join('') + tail);
+        expect(encodeQuotedPrintable({ head, shared, tail })).toEqual(whole);
+        expect(encodeQuotedPrintable({ head, shared, tail })).toEqual(whole); // now every piece is cached
+        checkLines(whole);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('joins head and tail when nothing is shared, and refuses pieces that do not end a line', () => {
+    expect(encodeQuotedPrintable({ head: 'a ', shared: [], tail: 'b' })).toEqual(encodeQuotedPrintable('a b'));
+    expect(() => encodeQuotedPrintable({ head: 'a', shared: ['b\n'], tail: '' })).toThrow(/line/);
+    expect(() => encodeQuotedPrintable({ head: 'a\n', shared: ['b '], tail: 'c' })).toThrow(/line/);
+  });
+});
+
 describe('buildMime', () => {
   it('is the message nodemailer would build, as a mail parser reads it', async () => {
     const message = {
@@ -55,6 +79,10 @@ describe('buildMime', () => {
       headers: { 'List-Unsubscribe': '<https://papers.example.org/unsubscribe/x>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Paperboy-Delivery': '1' },
     };
     const ours = await simpleParser(buildMime(message));
+    // the same HTML in pieces (a digest's cards are shared with other messages)
+    const [head, ...rest] = message.html.split(/(?<=\n)/);
+    const pieces = await simpleParser(buildMime({ ...message, html: { head, shared: rest.slice(0, -1), tail: rest[rest.length - 1] } }));
+    expect(pieces.html).toBe(ours.html);
     const theirs = await simpleParser(await new MailComposer({ ...message, textEncoding: 'quoted-printable' }).compile().build());
     expect(ours.html).toBe(theirs.html);
     expect(ours.text).toBe(theirs.text);

@@ -71,16 +71,66 @@ function encodeInto(input: string, out: Uint8Array, o: number): number {
 /** Room `encodeInto` may need for `input`: every byte as =XX, plus a soft break per 25 of them. */
 const encodedBound = (input: string) => input.length * 3 * 3.2 + 16;
 
-export function encodeQuotedPrintable(input: string): Buffer {
-  const out = new Uint8Array(encodedBound(input));
-  return Buffer.from(out.buffer, 0, encodeInto(input, out, 0));
+/**
+ * A body in pieces: `shared` pieces recur in other messages (a digest's paper cards) and are
+ * encoded once. Every piece but the tail must end with a line break.
+ */
+export interface SharedPiecesBody {
+  head: string;
+  shared: readonly string[];
+  tail: string;
+}
+
+/** Encoded shared pieces, by content (oldest out first; ~3 KB each for a paper card). */
+const sharedEncodings = new Map<string, Buffer>();
+const SHARED_ENCODINGS_MAX = 2000;
+
+function encodeShared(piece: string): Buffer {
+  let encoded = sharedEncodings.get(piece);
+  if (encoded === undefined) {
+    // A copy of the exact size, outside Node's shared pool (a kept slice would pin a whole 8 KB
+    // slab): the encoder's buffer is sized for the worst case (~10× the text).
+    const bytes = encodeQuotedPrintable(piece);
+    encoded = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(encoded);
+    if (sharedEncodings.size >= SHARED_ENCODINGS_MAX) sharedEncodings.delete(sharedEncodings.keys().next().value!);
+    sharedEncodings.set(piece, encoded);
+  }
+  return encoded;
+}
+
+/**
+ * Encodes `head + shared.join('') + tail` exactly as one string would be: a piece that starts a
+ * line and ends with a line break encodes the same wherever it stands (the encoder's only state is
+ * the position in the line, and it only looks one character ahead, at a trailing space or a CR).
+ */
+function encodePiecesInto(body: SharedPiecesBody, out: Uint8Array, o: number): number {
+  if (body.shared.length === 0) return encodeInto(body.head + body.tail, out, o);
+  if (!(body.head === '' || body.head.endsWith('\n')) || body.shared.some((p) => !p.endsWith('\n'))) {
+    throw new Error('shared pieces must start a line and end with a line break');
+  }
+  o = encodeInto(body.head, out, o);
+  for (const piece of body.shared) {
+    const encoded = encodeShared(piece);
+    out.set(encoded, o);
+    o += encoded.length;
+  }
+  return encodeInto(body.tail, out, o);
+}
+
+const boundOf = (body: string | SharedPiecesBody) =>
+  typeof body === 'string' ? encodedBound(body) : encodedBound(body.head) + encodedBound(body.tail) + body.shared.reduce((n, p) => n + encodedBound(p), 0);
+
+export function encodeQuotedPrintable(input: string | SharedPiecesBody): Buffer {
+  const out = new Uint8Array(boundOf(input));
+  return Buffer.from(out.buffer, 0, typeof input === 'string' ? encodeInto(input, out, 0) : encodePiecesInto(input, out, 0));
 }
 
 export interface MimeMessage {
   from: string;
   to: string;
   subject: string;
-  html: string;
+  html: string | SharedPiecesBody;
   text: string;
   messageId: string;
   headers: Record<string, string>;
@@ -105,7 +155,7 @@ export function buildMime(m: MimeMessage): Buffer {
   root.setHeader({ ...m.headers, From: m.from, To: m.to, Subject: m.subject, 'Message-ID': m.messageId });
   const head = Buffer.from(`${root.buildHeaders()}\r\n\r\n--${(root as unknown as { boundary: string }).boundary}`, 'utf8');
   const boundary = head.subarray(head.length - (root as unknown as { boundary: string }).boundary.length - 2);
-  scratchOut = ensure(scratchOut, head.length * 2 + TEXT_HEAD.length + HTML_HEAD.length + encodedBound(m.text) + encodedBound(m.html) + 64);
+  scratchOut = ensure(scratchOut, head.length * 2 + TEXT_HEAD.length + HTML_HEAD.length + encodedBound(m.text) + boundOf(m.html) + 64);
   const out = scratchOut;
   let o = 0;
   const put = (b: Uint8Array) => {
@@ -120,7 +170,7 @@ export function buildMime(m: MimeMessage): Buffer {
   put(boundary);
   put(CRLF);
   put(HTML_HEAD);
-  o = encodeInto(m.html, out, o);
+  o = typeof m.html === 'string' ? encodeInto(m.html, out, o) : encodePiecesInto(m.html, out, o);
   put(CRLF);
   put(boundary);
   put(END);
