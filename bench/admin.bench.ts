@@ -12,7 +12,7 @@ import { AppConfig } from '../src/config/app-config';
 import { parseEnv } from '../src/config/config.schema';
 import { migrateDatabase } from '../src/infra/prisma/migrate';
 import { PrismaService } from '../src/infra/prisma/prisma.service';
-import type { TokensService } from '../src/subscribers/tokens.service';
+import type { SubscribersService } from '../src/subscribers/subscribers.service';
 
 const arg = (name: string, fallback: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : fallback);
 const SUBSCRIBERS = arg('subscribers', 1_000_000);
@@ -73,8 +73,8 @@ async function main(): Promise<void> {
   else log(`using the ${n.toLocaleString('en')} subscribers already in ${new URL(url).pathname.slice(1)}`);
 
   const prisma = new PrismaService(new AppConfig(parseEnv({ DATABASE_URL: url })));
-  // list() never touches tokens (only erasure does).
-  const service = new AdminSubscribersService(new AdminSubscribersRepository(prisma), undefined as unknown as TokensService);
+  // list() never touches the subscribers service (only erasure does).
+  const service = new AdminSubscribersService(new AdminSubscribersRepository(prisma), undefined as unknown as SubscribersService);
 
   // A cursor deep in the list (about row 600,000 of the newest-first order), as "next page" would give.
   const deep = (await c.query(`SELECT id, created_at FROM subscriber ORDER BY created_at DESC, id DESC OFFSET ${Math.floor(SUBSCRIBERS * 0.6)} LIMIT 1`)).rows[0];

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Frequency, Prisma, SubscriberStatus } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
-import { seqWriterLock } from '../infra/prisma/match-ranges';
 
 export interface NewRequest {
   email: string;
@@ -242,23 +241,6 @@ export class SelfServiceRepository {
     ]);
     const { matches, ...rest } = s;
     return { ...rest, deliveries, matches, subscriptionRequests: requests };
-  }
-
-  /**
-   * Erasure: the subscriber and everything hanging off it (topics, matches, deliveries, consent)
-   * and every request made for the address go; only the keyed hash stays, as a suppression.
-   */
-  async erase(id: string, emailHash: (email: string) => string): Promise<boolean> {
-    return this.prisma.$transaction(async (tx) => {
-      // First, before any row lock: the subscriber-deletion trigger takes the compose lock (match-ranges.ts).
-      await tx.$queryRaw(seqWriterLock);
-      const s = await tx.subscriber.findUnique({ where: { id }, select: { email: true } });
-      if (!s) return false;
-      await tx.subscriptionRequest.deleteMany({ where: { email: s.email } });
-      await tx.subscriber.delete({ where: { id } });
-      await tx.suppression.upsert({ where: { emailHash: emailHash(s.email) }, create: { emailHash: emailHash(s.email), reason: 'erased' }, update: {} });
-      return true;
-    });
   }
 
   async isSuppressed(emailHash: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import { JobProducer } from '../infra/queue/job-producer.service';
 import { ConfirmationMailer } from './confirmation-mailer.service';
 import { Preferences, RequestOutcome, SelfServiceRepository } from './self-service.repository';
 import { checkTopics, PreferencesInput, SubscriptionInput } from './subscription-input';
+import { SubscribersService } from './subscribers.service';
 import { TokenPurpose, TokensService } from './tokens.service';
 
 export interface RequestContext {
@@ -22,6 +23,7 @@ export class SelfServiceService {
 
   constructor(
     private readonly repo: SelfServiceRepository,
+    private readonly subscribers: SubscribersService,
     private readonly tokens: TokensService,
     private readonly jobs: JobProducer,
     private readonly mailer: ConfirmationMailer,
@@ -122,7 +124,7 @@ export class SelfServiceService {
 
   async erase(token: string): Promise<boolean> {
     const id = this.tokens.verify('manage', token);
-    return id ? this.repo.erase(id, (email) => this.tokens.addressHash(email)) : false;
+    return id ? this.subscribers.erase(id) : false;
   }
 
   /** A fresh manage link for a subscriber we just identified by another token. */

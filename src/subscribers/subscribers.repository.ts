@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Frequency, SubscriberStatus } from '../generated/prisma/client';
+import { seqWriterLock } from '../infra/prisma/match-ranges';
 import { PrismaService } from '../infra/prisma/prisma.service';
 
 export interface SubscriberUpsert {
@@ -69,5 +70,24 @@ export class SubscribersRepository {
 
   async count(): Promise<number> {
     return this.prisma.subscriber.count();
+  }
+
+  /**
+   * Erasure (self-service and admin): the subscriber and everything hanging off it (topics,
+   * matches, deliveries, consent) and every request made for the address go; only the keyed hash
+   * stays, as a suppression.
+   */
+  async erase(id: string, emailHash: (email: string) => string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      // First, before any row lock: the subscriber-deletion trigger takes the compose lock (match-ranges.ts).
+      await tx.$queryRaw(seqWriterLock);
+      const s = await tx.subscriber.findUnique({ where: { id }, select: { email: true } });
+      if (!s) return false;
+      await tx.subscriptionRequest.deleteMany({ where: { email: s.email } });
+      await tx.subscriber.delete({ where: { id } });
+      const hash = emailHash(s.email);
+      await tx.suppression.upsert({ where: { emailHash: hash }, create: { emailHash: hash, reason: 'erased' }, update: {} });
+      return true;
+    });
   }
 }

@@ -66,4 +66,9 @@ export class SubscribersService {
   unsubscribe(id: string): Promise<boolean> {
     return this.repo.unsubscribe(id);
   }
+
+  /** Erases everything about the subscriber; the address's keyed hash stays as a suppression. False if there was none. */
+  erase(id: string): Promise<boolean> {
+    return this.repo.erase(id, (email) => this.tokens.addressHash(email));
+  }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Frequency, Prisma, SubscriberStatus } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
-import { carriedBy, seqWriterLock } from '../../infra/prisma/match-ranges';
+import { carriedBy } from '../../infra/prisma/match-ranges';
 
 export const SORTS = ['created_desc', 'created_asc', 'email_asc', 'email_desc'] as const;
 export type SubscriberSort = (typeof SORTS)[number];
@@ -154,21 +154,6 @@ export class AdminSubscribersRepository {
       const n = await tx.subscriber.updateMany({ where: { id, status: { not: 'unsubscribed' } }, data: { status: 'unsubscribed', unsubscribedAt: new Date() } });
       if (n.count) await tx.consentRecord.create({ data: { subscriberId: id, action: 'unsubscribed', topics: [], source: 'admin' } });
       return n.count > 0;
-    });
-  }
-
-  /** Erasure as in self-service: everything about the address goes; its keyed hash stays as a suppression. */
-  async erase(id: string, emailHash: (email: string) => string): Promise<boolean> {
-    return this.prisma.$transaction(async (tx) => {
-      // First, before any row lock: the subscriber-deletion trigger takes the compose lock (match-ranges.ts).
-      await tx.$queryRaw(seqWriterLock);
-      const s = await tx.subscriber.findUnique({ where: { id }, select: { email: true } });
-      if (!s) return false;
-      await tx.subscriptionRequest.deleteMany({ where: { email: s.email } });
-      await tx.subscriber.delete({ where: { id } });
-      const hash = emailHash(s.email);
-      await tx.suppression.upsert({ where: { emailHash: hash }, create: { emailHash: hash, reason: 'erased' }, update: {} });
-      return true;
     });
   }
 }

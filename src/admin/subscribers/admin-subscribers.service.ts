@@ -1,8 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { Frequency, SubscriberStatus } from '../../generated/prisma/client';
 import { validateQuery } from '../../matching/engine';
-import { MAX_TOPICS_PER_SUBSCRIBER, normalizeTopic } from '../../subscribers/subscribers.service';
-import { TokensService } from '../../subscribers/tokens.service';
+import { MAX_TOPICS_PER_SUBSCRIBER, normalizeTopic, SubscribersService } from '../../subscribers/subscribers.service';
 import { csvLine } from '../csv';
 import { AdminSubscribersRepository, Cursor, SORTS, SubscriberFilter, SubscriberRow, SubscriberSort } from './admin-subscribers.repository';
 
@@ -72,7 +71,7 @@ export function parseTopics(raw: string | string[]): { label: string; query: str
 export class AdminSubscribersService {
   constructor(
     private readonly repo: AdminSubscribersRepository,
-    private readonly tokens: TokensService,
+    private readonly subscribers: SubscribersService,
   ) {}
 
   async list(query: ListQuery): Promise<SubscriberPage> {
@@ -111,7 +110,7 @@ export class AdminSubscribersService {
       case 'unsubscribe':
         return this.repo.unsubscribe(id);
       case 'erase':
-        return this.repo.erase(id, (email) => this.tokens.addressHash(email));
+        return this.subscribers.erase(id);
     }
   }
 
