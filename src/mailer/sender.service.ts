@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { SendMailOptions } from 'nodemailer';
 import { AppConfig } from '../config/app-config';
@@ -81,8 +82,6 @@ class Slots {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Buffers `sent` outcomes and writes them in one statement every FLUSH_EVERY results or
  * FLUSH_MS milliseconds. Until the write, a sent delivery is still `sending` in the database
@@ -100,7 +99,6 @@ export class SenderService {
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   // Computed once: the parts of every message that do not depend on the recipient.
-  private readonly fromAddress: string;
   private readonly senderName: string;
   private readonly senderAddress: string;
   private readonly mailDomain: string;
@@ -119,7 +117,6 @@ export class SenderService {
   ) {
     this.slots = new Slots(config.env.SEND_CONCURRENCY);
     const from = config.env.MAIL_FROM;
-    this.fromAddress = from;
     this.senderName = /^\s*"?([^"<]+?)"?\s*</.exec(from)?.[1] ?? 'Paperboy';
     this.senderAddress = /<([^>]+)>/.exec(from)?.[1] ?? from;
     this.mailDomain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'paperboy.localhost';
@@ -394,7 +391,7 @@ export class SenderService {
       senderAddress: this.senderAddress,
     });
     return {
-      from: this.fromAddress,
+      from: this.config.env.MAIL_FROM,
       to: d.subscriber.email,
       subject: email.subject,
       html: { head: email.html.head, shared: email.html.cards, tail: email.html.tail },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import IORedis from 'ioredis';
 import { AppConfig } from '../../config/app-config';
@@ -47,8 +48,6 @@ export interface Reservation {
   /** Then one send every intervalMs. */
   intervalMs: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How far behind the schedule a busy worker may be and still catch up (at most this much of a burst). */
 const CATCH_UP_MS = 500;
