@@ -73,6 +73,13 @@ describe('delivery: chunked compose', () => {
   const queuedIds = () => queued.flat().map((r) => r.id);
   const deliveryIds = async () => (await sql<{ id: number }>(`SELECT id FROM delivery ORDER BY id`)).map((r) => r.id);
 
+  /** A new paper matched to the subscriber with this address (seq from the sequence, like the matching job's). */
+  const addMatch = async (email: string, q: (text: string, params: unknown[]) => Promise<unknown> = sql) => {
+    const [{ paper }] = await sql<{ paper: number }>(`INSERT INTO paper (title_key, title, abstract) VALUES ($1, $1, 'An abstract.') RETURNING id AS paper`, [`paper ${Math.random()}`]);
+    const [{ digest }] = await sql<{ digest: number }>(`SELECT min(id) AS digest FROM digest`);
+    await q(`INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics) SELECT id, $2, $3, 1, 'later', ARRAY['t'] FROM subscriber WHERE email = $1`, [email, paper, digest]);
+  };
+
   it('writes one delivery per subscriber with all their undelivered matches, queued chunk by chunk; a second compose adds nothing', async () => {
     const subscribers = readers(7);
     await seedMatches(db.url, subscribers);
@@ -146,11 +153,7 @@ describe('delivery: chunked compose', () => {
 
     // daily-1's issue goes out; daily-2's is still pending. Both get a new match the same day.
     await sql(`UPDATE delivery SET status = 'sent' WHERE subscriber_id = (SELECT id FROM subscriber WHERE email = 'daily-1@example.org')`);
-    const [{ digest }] = await sql<{ digest: number }>(`SELECT min(digest_id) AS digest FROM match`);
-    for (const email of ['daily-1@example.org', 'daily-2@example.org']) {
-      const [{ paper }] = await sql<{ paper: number }>(`INSERT INTO paper (title_key, title, abstract) VALUES ($1, $1, 'An abstract.') RETURNING id AS paper`, [`later for ${email}`]);
-      await sql(`INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics) SELECT id, $2, $3, 1, 'later', ARRAY['t'] FROM subscriber WHERE email = $1`, [email, paper, digest]);
-    }
+    for (const email of ['daily-1@example.org', 'daily-2@example.org']) await addMatch(email);
     expect(await composer.composeDue(new Date('2026-11-24T10:00:00Z'))).toBe(1); // daily-2's pending issue, re-queued
     const rows = Object.fromEntries((await state()).map((r) => [r.email, r]));
     expect(rows['daily-1@example.org']).toMatchObject({ deliveries: 1, papers: [1], attached: 1, undelivered: 1, doubled: 0 });
@@ -159,13 +162,6 @@ describe('delivery: chunked compose', () => {
     expect(await composer.composeDue(new Date('2026-11-25T09:00:00Z'))).toBe(1);
     expect((await state()).find((r) => r.email === 'daily-1@example.org')).toMatchObject({ deliveries: 2, papers: [1, 1], attached: 2, undelivered: 0, doubled: 0 });
   });
-
-  /** A new paper matched to the subscriber with this address (seq from the sequence, like the matching job's). */
-  const addMatch = async (email: string, q: (text: string, params: unknown[]) => Promise<unknown> = sql) => {
-    const [{ paper }] = await sql<{ paper: number }>(`INSERT INTO paper (title_key, title, abstract) VALUES ($1, $1, 'An abstract.') RETURNING id AS paper`, [`paper ${Math.random()}`]);
-    const [{ digest }] = await sql<{ digest: number }>(`SELECT min(id) AS digest FROM digest`);
-    await q(`INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics) SELECT id, $2, $3, 1, 'later', ARRAY['t'] FROM subscriber WHERE email = $1`, [email, paper, digest]);
-  };
 
   it('a compose waits for a transaction still writing matches: a seq committed late is not skipped', async () => {
     await seedMatches(db.url, [{ email: 'slow@example.org', papers: 1 }]);

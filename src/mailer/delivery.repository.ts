@@ -62,6 +62,32 @@ function subscriberRange(after: string | null, upTo: string | null, cols: Prisma
   return conds.length ? Prisma.sql`AND ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
 }
 
+/** The daily and weekly subscribers (alias `s`, active) whose local send hour has come at `now`. */
+export function cadenceDue(now: Date): Prisma.Sql {
+  const local = Prisma.sql`(${now}::timestamptz AT TIME ZONE s.timezone)`;
+  return Prisma.sql`s.status = 'active' AND s.frequency IN ('daily', 'weekly')
+    AND extract(hour FROM ${local}) >= s.send_hour
+    AND (s.frequency = 'daily' OR extract(isodow FROM ${local}) = s.send_weekday)`;
+}
+
+/** Their issue key at `now`: `daily-YYYY-MM-DD` or `weekly-YYYY-Www` of their local calendar. */
+export function cadenceIssueKey(now: Date): Prisma.Sql {
+  const local = Prisma.sql`(${now}::timestamptz AT TIME ZONE s.timezone)`;
+  return Prisma.sql`CASE s.frequency
+    WHEN 'daily' THEN 'daily-' || to_char(${local}, 'YYYY-MM-DD')
+    ELSE 'weekly-' || to_char(${local}, 'IYYY-"W"IW')
+  END`;
+}
+
+/** A digest or "now" scope's conditions on its matches (alias `m`): of the digest, of the subscriber. */
+function scopeMatches(scope: Exclude<ComposeScope, { kind: 'due' }>): Prisma.Sql[] {
+  const digestId = scope.kind === 'digest' ? scope.digestId : (scope.digestId ?? null);
+  const conds: Prisma.Sql[] = [];
+  if (digestId !== null) conds.push(Prisma.sql`m.digest_id = ${digestId}::int`);
+  if (scope.kind === 'now' && scope.subscriberId != null) conds.push(Prisma.sql`m.subscriber_id = ${scope.subscriberId}::uuid`);
+  return conds;
+}
+
 /**
  * What an email shows of each matched paper, best first, as one JSON text: the matches that
  * `where` selects (alias `m`). The one definition of an email's papers: the sender's claim, the
@@ -205,18 +231,8 @@ export class DeliveryRepository {
 
   /** A superset of the scope's due subscribers (their ids; see composeBounds). */
   private candidateSubscribers(scope: ComposeScope): Prisma.Sql {
-    if (scope.kind === 'due') {
-      const local = Prisma.sql`(${scope.now}::timestamptz AT TIME ZONE s.timezone)`;
-      return Prisma.sql`
-        SELECT s.id AS subscriber_id FROM subscriber s
-        WHERE s.status = 'active' AND s.frequency IN ('daily', 'weekly') AND extract(hour FROM ${local}) >= s.send_hour
-          AND (s.frequency = 'daily' OR extract(isodow FROM ${local}) = s.send_weekday)`;
-    }
-    const conds: Prisma.Sql[] = [Prisma.sql`TRUE`];
-    const digestId = scope.kind === 'digest' ? scope.digestId : (scope.digestId ?? null);
-    if (digestId !== null) conds.push(Prisma.sql`m.digest_id = ${digestId}::int`);
-    if (scope.kind === 'now' && scope.subscriberId != null) conds.push(Prisma.sql`m.subscriber_id = ${scope.subscriberId}::uuid`);
-    return Prisma.sql`SELECT DISTINCT m.subscriber_id FROM match m WHERE ${Prisma.join(conds, ' AND ')}`;
+    if (scope.kind === 'due') return Prisma.sql`SELECT s.id AS subscriber_id FROM subscriber s WHERE ${cadenceDue(scope.now)}`;
+    return Prisma.sql`SELECT DISTINCT m.subscriber_id FROM match m WHERE ${Prisma.join([Prisma.sql`TRUE`, ...scopeMatches(scope)], ' AND ')}`;
   }
 
   /**
@@ -229,28 +245,17 @@ export class DeliveryRepository {
   private dueSubscribers(scope: ComposeScope, after: string | null, upTo: string | null): Prisma.Sql {
     const range = (...cols: Prisma.Sql[]) => subscriberRange(after, upTo, cols);
     if (scope.kind === 'due') {
-      const local = Prisma.sql`(${scope.now}::timestamptz AT TIME ZONE s.timezone)`;
       return Prisma.sql`
-        SELECT s.id AS subscriber_id,
-               CASE s.frequency
-                 WHEN 'daily' THEN 'daily-' || to_char(${local}, 'YYYY-MM-DD')
-                 ELSE 'weekly-' || to_char(${local}, 'IYYY-"W"IW')
-               END AS issue_key,
-               w.after_seq
+        SELECT s.id AS subscriber_id, ${cadenceIssueKey(scope.now)} AS issue_key, w.after_seq
         FROM subscriber s CROSS JOIN LATERAL (SELECT ${deliveredThrough(Prisma.sql`s.id`)} AS after_seq) w
-        WHERE s.status = 'active' AND s.frequency IN ('daily', 'weekly')
-          AND extract(hour FROM ${local}) >= s.send_hour
-          AND (s.frequency = 'daily' OR extract(isodow FROM ${local}) = s.send_weekday)
+        WHERE ${cadenceDue(scope.now)}
           AND EXISTS (SELECT 1 FROM match m WHERE m.subscriber_id = s.id AND m.seq > w.after_seq)
           ${range(Prisma.sql`s.id`)}`;
     }
     // digest and now: from the matches (the digest's, through its index), newest seq per subscriber.
-    const digestId = scope.kind === 'digest' ? scope.digestId : (scope.digestId ?? null);
     const issueKey = scope.kind === 'digest' ? `digest-${scope.digestId}` : scope.issueKey;
-    const conds: Prisma.Sql[] = [Prisma.sql`s.status = 'active'`];
+    const conds: Prisma.Sql[] = [Prisma.sql`s.status = 'active'`, ...scopeMatches(scope)];
     if (scope.kind === 'digest') conds.push(Prisma.sql`s.frequency = 'instant'`);
-    if (digestId !== null) conds.push(Prisma.sql`m.digest_id = ${digestId}::int`);
-    if (scope.kind === 'now' && scope.subscriberId != null) conds.push(Prisma.sql`m.subscriber_id = ${scope.subscriberId}::uuid`);
     return Prisma.sql`
       SELECT x.subscriber_id, ${issueKey}::text AS issue_key, x.after_seq FROM (
         SELECT m.subscriber_id, max(m.seq) AS top, ${deliveredThrough(Prisma.sql`m.subscriber_id`)} AS after_seq

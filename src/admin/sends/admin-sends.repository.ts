@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DeliveryStatus, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
 import { carriedBy, seqWriterLock, undelivered } from '../../infra/prisma/match-ranges';
-import { DeliveryContent, matchedPapersJson, parsePapers } from '../../mailer/delivery.repository';
+import { cadenceDue, cadenceIssueKey, DeliveryContent, matchedPapersJson, parsePapers } from '../../mailer/delivery.repository';
 
 export interface SendScope {
   /** Only subscribers with undelivered matches from this digest; else everyone with undelivered matches. */
@@ -70,15 +70,9 @@ export class AdminSendsRepository {
   private dryRunDue(now: Date): Promise<DryRunRow[]> {
     return this.prisma.$queryRaw<DryRunRow[]>`
       WITH due AS (
-        SELECT s.id, s.email, s.paused_until,
-               CASE s.frequency
-                 WHEN 'daily' THEN 'daily-' || to_char(${now}::timestamptz AT TIME ZONE s.timezone, 'YYYY-MM-DD')
-                 ELSE 'weekly-' || to_char(${now}::timestamptz AT TIME ZONE s.timezone, 'IYYY-"W"IW')
-               END AS issue_key
+        SELECT s.id, s.email, s.paused_until, ${cadenceIssueKey(now)} AS issue_key
         FROM subscriber s
-        WHERE s.status = 'active' AND s.frequency IN ('daily', 'weekly')
-          AND extract(hour FROM ${now}::timestamptz AT TIME ZONE s.timezone) >= s.send_hour
-          AND (s.frequency = 'daily' OR extract(isodow FROM ${now}::timestamptz AT TIME ZONE s.timezone) = s.send_weekday))
+        WHERE ${cadenceDue(now)})
       SELECT due.id AS "subscriberId", due.email, count(*)::int AS papers,
              (due.paused_until IS NOT NULL AND due.paused_until > now()) AS paused
       FROM due JOIN match m ON ${undelivered(Prisma.sql`due.id`)}
