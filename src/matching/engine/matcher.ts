@@ -210,11 +210,10 @@ interface PatternInfo {
   phraseIdf: number;
   reference: number;
   /**
-   * Contiguous sub-phrases of a phrase of three or more slots, each with its association with the
-   * whole phrase (df(phrase) / df(sub-phrase)); `subBound` is the largest association.
+   * The sub-phrase of a phrase of three or more stems (see subSpanOf), with its association with
+   * the whole phrase (df(phrase) / df(sub-phrase)); undefined until first needed, null for none.
    */
-  subSpans: SubSpan[] | undefined;
-  subBound: number;
+  subSpan: SubSpan | null | undefined;
   /** For a related-forms pattern only: the IDF of each form (see relatedRatio). */
   altIdf: Float64Array | undefined;
 }
@@ -235,14 +234,14 @@ const infoCache = new WeakMap<Pattern, PatternInfo>();
  * "language models" of "large language models"; never "test-time" of "test-time adaptation").
  * Built on first need only: most patterns never have their whole phrase in the collection.
  */
-function subSpansOf(p: Pattern): SubSpan[] {
+function subSpanOf(p: Pattern): SubSpan | null {
   // Only for the query as typed: its vocabulary variants (LLM for large language model, …) are other patterns.
   const stems = p.slots.flatMap((s) => s.alts[0]);
-  if (!p.primary || p.slots.length < 2 || stems.length < 3) return [];
+  if (!p.primary || p.slots.length < 2 || stems.length < 3) return null;
   const typed = p.slots.map((s) => s.altText[0]).join(' ');
   const pieces = typed.match(/[^\s-]+[\s-]*/g) ?? [];
-  const text = (from: number, to: number) => (pieces.length === stems.length ? pieces.slice(from, to).join('').replace(/[\s-]+$/, '') : `part of "${typed}"`);
-  return [{ stems: stems.slice(1), text: text(1, stems.length), keys: altKeys(stems.slice(1)).map(keyId), association: 0 }];
+  const text = pieces.length === stems.length ? pieces.slice(1).join('').replace(/[\s-]+$/, '') : `part of "${typed}"`;
+  return { stems: stems.slice(1), text, keys: altKeys(stems.slice(1)).map(keyId), association: 0 };
 }
 
 function infoOf(p: Pattern): PatternInfo {
@@ -259,8 +258,7 @@ function infoOf(p: Pattern): PatternInfo {
       order: new Int32Array(n),
       phraseIdf: 0,
       reference: 0,
-      subSpans: undefined,
-      subBound: 0,
+      subSpan: undefined,
       altIdf: p.weight !== undefined && n === 1 ? new Float64Array(p.slots[0].alts.length) : undefined,
     };
     infoCache.set(p, info);
@@ -334,27 +332,24 @@ class Scorer {
       if (best < minDf) minDf = best;
     }
     info.phraseIdf = 0;
-    info.subBound = 0;
     if (n >= 2) {
       // A phrase is at most as common as its rarest word and its rarest adjacent pair.
       let df = minDf;
-      const pairDfs: number[] = [];
       for (const boundary of info.boundaryKeys) {
         let pairDf = 0;
         for (const k of boundary) pairDf = Math.max(pairDf, this.df(k));
-        pairDfs.push(pairDf);
         df = Math.min(df, pairDf);
       }
       info.phraseIdf = this.idfOfDf(df);
       // A sub-phrase ("efficient fine-tuning" of "parameter-efficient fine-tuning") is evidence for
       // the phrase in proportion to how often papers using it use the whole phrase (none when no
       // paper of the collection uses the whole phrase).
-      if (df > 0 && !info.subSpans) info.subSpans = subSpansOf(p);
-      for (const span of info.subSpans ?? []) {
+      if (df > 0 && info.subSpan === undefined) info.subSpan = subSpanOf(p);
+      const span = info.subSpan;
+      if (span) {
         let subDf = Infinity;
         for (const k of span.keys) subDf = Math.min(subDf, this.df(k));
         span.association = df > 0 ? Math.min(1, df / Math.max(1, subDf)) : 0;
-        if (span.association > info.subBound) info.subBound = span.association;
       }
       // A word alone is evidence for the phrase in proportion to how often, in the collection,
       // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"
@@ -454,7 +449,7 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   if (leaf.exact && !exactSeen) return 0;
   for (let i = 0; i < n; i++) if (tf[i] > 0) words += info.slotIdf[i] * info.association[i] * sat(tf[i]);
   let phrase = ptf > 0 ? sat(ptf) : 0;
-  if (ptf === 0 && info.subBound > 0 && !leaf.exact) phrase = subPhraseEvidence(scorer, info, fields, doc);
+  if (ptf === 0 && info.subSpan && info.subSpan.association > 0 && !leaf.exact) phrase = subPhraseEvidence(scorer, info.subSpan, fields, doc);
   const score = words + PHRASE_WEIGHT * info.phraseIdf * phrase;
   return info.reference > 0 ? score / info.reference : 0;
 }
@@ -496,19 +491,14 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   return tf > 0 ? sat(tf) : 0;
 }
 
-/** The best sub-phrase's saturated, field-weighted phrase frequency times its association with the whole phrase. */
-function subPhraseEvidence(scorer: Scorer, info: PatternInfo, fields: FieldName[], doc: AnalyzedPaper): number {
-  let best = 0;
-  for (const span of info.subSpans ?? []) {
-    if (span.association * SAT_MAX <= best) continue;
-    let ptf = 0;
-    for (const f of fields) {
-      const o = altOccurrences(span.stems, doc[f]);
-      if (o.length) ptf += scorer.fieldWeight(f, doc[f]) * (o.length >> 1);
-    }
-    if (ptf > 0) best = Math.max(best, span.association * sat(ptf));
+/** The sub-phrase's saturated, field-weighted phrase frequency times its association with the whole phrase. */
+function subPhraseEvidence(scorer: Scorer, span: SubSpan, fields: FieldName[], doc: AnalyzedPaper): number {
+  let ptf = 0;
+  for (const f of fields) {
+    const o = altOccurrences(span.stems, doc[f]);
+    if (o.length) ptf += scorer.fieldWeight(f, doc[f]) * (o.length >> 1);
   }
-  return best;
+  return ptf > 0 ? span.association * sat(ptf) : 0;
 }
 
 function quote(s: string): string {
@@ -554,12 +544,10 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string 
   if (n === 1) return slotFields[0].length ? `${quote(whole)} in ${where(slotFields[0])}` : '';
   if (exactFields.length) return `phrase ${quote(whole)} in ${where(exactFields)}`;
   if (nearFields.length) return `${p.slots.map((_, i) => quote(text(i))).join(', ')} close together in ${where(nearFields)}`;
-  if (!leaf.exact) {
-    for (const span of infoOf(p).subSpans ?? []) {
-      if (span.association <= 0) continue;
-      const spanFields = fields.filter((f) => altOccurrences(span.stems, doc[f]).length > 0);
-      if (spanFields.length) return `phrase ${span.text.startsWith('part of') ? span.text : quote(span.text)} in ${where(spanFields)}`;
-    }
+  const span = infoOf(p).subSpan;
+  if (!leaf.exact && span && span.association > 0) {
+    const spanFields = fields.filter((f) => altOccurrences(span.stems, doc[f]).length > 0);
+    if (spanFields.length) return `phrase ${span.text.startsWith('part of') ? span.text : quote(span.text)} in ${where(spanFields)}`;
   }
   return p.slots
     .map((_, i) => (slotFields[i].length ? `${quote(text(i))} in ${where(slotFields[i])}` : ''))
@@ -868,9 +856,9 @@ function candidates(scorer: Scorer, batch: PaperBatch, node: CompiledNode, out: 
       }
       for (let w = 0; w < words; w++) acc[w] &= some[w];
     }
-    // Without the slots above, only a sub-phrase can reach the threshold: add the papers holding one.
-    for (const span of info.subSpans ?? []) {
-      if (span.association <= 0 || SAT_MAX * (total + PHRASE_WEIGHT * info.phraseIdf * span.association) < need) continue;
+    // Without the slots above, only the sub-phrase can reach the threshold: add the papers holding it.
+    const span = info.subSpan;
+    if (span && span.association > 0 && SAT_MAX * (total + PHRASE_WEIGHT * info.phraseIdf * span.association) >= need) {
       const b = batch.stemsBits(span.stems);
       for (let w = 0; w < words; w++) acc[w] |= b[w];
     }
