@@ -28,6 +28,7 @@ const MATCHES = argNum('matches', 2);
 const CHUNK = argNum('chunk', DEFAULT_COMPOSE_CHUNK);
 const CONCURRENCY = argNum('concurrency', DEFAULT_COMPOSE_CONCURRENCY);
 const jsonOnly = process.argv.includes('--json');
+const VACUUM = !process.argv.includes('--no-vacuum');
 const log = (s: string) => (jsonOnly ? process.stderr : process.stdout).write(`${s}\n`);
 
 const freePort = () =>
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     log(`creating database ${dbName}, seeding ${SUBSCRIBERS} subscribers × ${MATCHES} matches (set-based)…`);
     const dbUrl = await freshDatabase(dbName);
     const ts = Date.now();
-    await seed(dbUrl, { subscribers: SUBSCRIBERS, perSubscriber: MATCHES, papers: 500 });
+    await seed(dbUrl, { subscribers: SUBSCRIBERS, perSubscriber: MATCHES, papers: 500, vacuum: VACUUM });
     log(`seeded in ${((Date.now() - ts) / 1000).toFixed(1)} s (not measured)`);
     const config = AppConfig.fromProcessEnv({
       NODE_ENV: 'test',

@@ -97,6 +97,22 @@ describe('delivery: chunked compose', () => {
     expect(queued.flat()).toHaveLength(7);
   });
 
+  it('"send now" to everyone plans its chunks over the active subscribers: those without undelivered matches and those not active get nothing', async () => {
+    const subscribers = readers(8, (i) => (i % 2 === 0 ? 1 + (i % 3) : 0)); // 4 with matches, 4 without
+    const ids = await seedMatches(db.url, subscribers);
+    await addMatch('reader-01@example.org');
+    await sql(`UPDATE subscriber SET status = 'unsubscribed' WHERE email = 'reader-01@example.org'`);
+
+    expect(await t.app.get(ComposerService).sendNow()).toBe(4);
+    const rows = await sql<{ subscriber_id: string; paper_count: number }>(`SELECT subscriber_id, paper_count FROM delivery ORDER BY subscriber_id`);
+    const withMatches = subscribers.filter((s) => s.papers > 0);
+    expect(rows.map((r) => r.subscriber_id)).toEqual(withMatches.map((s) => ids[s.email]).sort());
+    expect(rows.map((r) => r.paper_count).sort()).toEqual(withMatches.map((s) => s.papers).sort());
+    // 7 active subscribers planned in ranges of 2: four transactions; only the composed ones are queued
+    expect(queued.flat()).toHaveLength(4);
+    expect(queued.every((c) => c.length <= 2)).toBe(true);
+  });
+
   it('a failure mid-way, then a re-run: every subscriber gets exactly one delivery, nothing is lost or queued twice', async () => {
     const subscribers = readers(9);
     await seedMatches(db.url, subscribers);

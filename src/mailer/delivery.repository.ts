@@ -123,14 +123,13 @@ export class DeliveryRepository {
    * returns the ascending upper bounds b1 < b2 < … (every `chunk`-th candidate id), so the ranges
    * are (−∞, b1], (b1, b2], …, (bk, +∞). The candidates are a cheap superset of the due subscribers
    * (not checked for undelivered matches: that is the chunk's work), so a chunk may compose fewer.
-   * One pass over the candidates, then one sort of their ids; no bounds (one open range) when
-   * fewer than `chunk`.
+   * One pass over the candidates in id order (streamed from an index where the scope allows, sorted
+   * otherwise); no bounds (one open range) when fewer than `chunk`.
    */
   async composeBounds(scope: ComposeScope, chunk: number): Promise<string[]> {
     const rows = await this.prisma.$queryRaw<{ bound: string }[]>`
-      WITH candidates AS MATERIALIZED (${this.candidateSubscribers(scope)})
       SELECT subscriber_id::text AS bound FROM (
-        SELECT subscriber_id, row_number() OVER (ORDER BY subscriber_id) AS rn FROM candidates
+        SELECT subscriber_id, row_number() OVER (ORDER BY subscriber_id) AS rn FROM (${this.candidateSubscribers(scope)}) candidates
       ) numbered
       WHERE rn % ${chunk}::int = 0 ORDER BY rn`;
     return rows.map((r) => r.bound);
@@ -229,10 +228,16 @@ export class DeliveryRepository {
     return all;
   }
 
-  /** A superset of the scope's due subscribers (their ids; see composeBounds). */
+  /**
+   * A superset of the scope's due subscribers (their ids; see composeBounds). "Send now" to everyone
+   * takes the active subscribers, in id order from the (status, id) index: reading the distinct
+   * subscribers of every match ever made costs more and grows with the history.
+   */
   private candidateSubscribers(scope: ComposeScope): Prisma.Sql {
     if (scope.kind === 'due') return Prisma.sql`SELECT s.id AS subscriber_id FROM subscriber s WHERE ${cadenceDue(scope.now)}`;
-    return Prisma.sql`SELECT DISTINCT m.subscriber_id FROM match m WHERE ${Prisma.join([Prisma.sql`TRUE`, ...scopeMatches(scope)], ' AND ')}`;
+    const conds = scopeMatches(scope);
+    if (conds.length === 0) return Prisma.sql`SELECT s.id AS subscriber_id FROM subscriber s WHERE s.status = 'active'`;
+    return Prisma.sql`SELECT DISTINCT m.subscriber_id FROM match m WHERE ${Prisma.join(conds, ' AND ')}`;
   }
 
   /**
