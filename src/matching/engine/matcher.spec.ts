@@ -172,6 +172,36 @@ describe('matching engine', () => {
     expect(result.findIndex((m) => m.paperId === whole.id)).toBeLessThan(result.findIndex((m) => m.paperId === sub.id));
   });
 
+  it('counts the words of a phrase split between title and abstract as the loosest window', () => {
+    // "tensor" and "sketching" are each common alone, so one of them alone is weak evidence.
+    const users = [0, 1, 2].map((i) => paper(`Sparse models ${i}`, 'We use tensor sketching to remove weights.'));
+    const others = Array.from({ length: 8 }, (_, i) =>
+      paper(`Decision trees ${i}`, i % 2 ? 'Sketching of trees reduces overfitting.' : 'A tensor of features for trees.'),
+    );
+    const split = paper('A tensor method for images', 'We remove weights by sketching before deployment and keep the accuracy.');
+    const apart = paper(
+      'Sparse models for images',
+      'We remove weights by sketching before deployment of a large convolutional model for image classification in a tensor.',
+    );
+    const result = run('tensor sketching', [...bg, ...users, ...others, split, apart]);
+    expect(ids(result)).toContain(split.id);
+    expect(ids(result)).not.toContain(apart.id);
+    expect(result.find((m) => m.paperId === split.id)?.why).toBe('"tensor" in title; "sketching" in abstract');
+  });
+
+  it('ranks lone words after a named phrase as references back to it, but not without the phrase', () => {
+    const users = [0, 1, 2].map((i) => paper(`Compression ${i}`, 'We use tensor sketching to compress weights.'));
+    const titled = paper('Tensor sketching for vision models', 'We compress convolutional models before deployment on small devices.');
+    const refers = paper('Smaller vision models', 'We study tensor sketching: sketching compresses the weights, and sketching early in training keeps accuracy.');
+    const noPhrase = paper(
+      'Smaller vision models',
+      'We study sketching: sketching compresses the weights, and sketching early in training keeps the accuracy of each tensor.',
+    );
+    const result = ids(run('tensor sketching', [...bg, ...users, titled, refers, noPhrase]));
+    // refers names the phrase once, in a longer abstract than the users, then refers back to it twice.
+    expect(result).toEqual([titled.id, refers.id, ...users.map((u) => u.id), noPhrase.id]);
+  });
+
   it('scores a small digest against the statistics of a larger collection', () => {
     const digest = [paper('Diffusion models for proteins', 'We generate structures.'), ...bg.slice(0, 5)];
     const collection = [...bg, ...digest];

@@ -13,7 +13,8 @@ import type { EnginePaper, TopicMatch } from './types';
  * divided by its reference score: what a paper of average length earns by stating the concept
  * verbatim once in its abstract. A paper is sent when every required concept reaches half of
  * that reference (MEMBERSHIP) and no exclusion is present; it is ranked by the sum of the
- * concepts' ratio × reference.
+ * concepts' ratio × reference, where a concept's ranking ratio also counts the lone words that
+ * refer back to a phrase the paper has named (see patternRatio).
  */
 export const K1 = 1.2;
 export const SAT_MAX = K1 + 1;
@@ -407,8 +408,28 @@ function fieldsOf(leaf: LeafNode): FieldName[] {
   }
 }
 
-/** Ratio of a pattern's score to its reference score (see the top of this file). */
+/**
+ * Ranking ratio of the pattern last scored by patternRatio (≥ its membership ratio; see there).
+ * Set by every call, read by evaluate, so that scoring allocates nothing.
+ */
+let lastRankRatio = 0;
+
+/**
+ * Ratio of a pattern's score to its reference score (see the top of this file). Also leaves in
+ * lastRankRatio the ratio the paper is ranked by: the same, except that once the paper names the
+ * phrase (a window in a field), each further lone occurrence of one of its words counts as a mention
+ * of the phrase with the probability the collection gives (its association): in a paper that says
+ * "network pruning", a bare "pruning" is a back-reference to it. Membership does not use it: a
+ * back-reference needs the paper to name the topic first, and the window already decides that.
+ */
 function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
+  const ratio = patternRatioOf(scorer, leaf, p, doc);
+  if (lastRankRatio < ratio) lastRankRatio = ratio;
+  return ratio;
+}
+
+function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
+  lastRankRatio = 0;
   const fields = fieldsOf(leaf);
   const n = p.slots.length;
   const author = leaf.field === 'author';
@@ -426,6 +447,11 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   let ptf = 0;
   let exactSeen = false;
   const tf = new Array<number>(n).fill(0);
+  // Field-weighted occurrences of each slot outside the windows counted (for the ranking ratio).
+  const lone = new Array<number>(n).fill(0);
+  // How many slots the title holds, and which slots the paper holds at all (for split evidence).
+  let inTitle = 0;
+  const found = new Array<boolean>(n).fill(false);
   for (const f of fields) {
     const index = doc[f];
     const weight = scorer.fieldWeight(f, index);
@@ -434,24 +460,48 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     for (let i = 0; i < n; i++) {
       const o = slotOccurrences(p.slots[i], index);
       occs[i] = o;
-      if (o.length) tf[i] += weight * (o.length >> 1);
-      else all = false;
+      if (o.length) {
+        tf[i] += weight * (o.length >> 1);
+        if (f === 'title') inTitle++;
+        found[i] = true;
+      } else all = false;
     }
-    if (!all) continue;
+    if (!all) {
+      for (let i = 0; i < n; i++) lone[i] += weight * (occs[i].length >> 1);
+      continue;
+    }
     let q = 0;
+    let used = 0;
     for (const w of phraseWindows(occs, outOfOrderWeight(leaf))) {
       if (w.exact) exactSeen = true;
-      if (author ? w.q >= 0.5 : !leaf.exact || w.exact) q += w.q;
+      if (author ? w.q >= 0.5 : !leaf.exact || w.exact) {
+        q += w.q;
+        used++;
+      }
     }
+    for (let i = 0; i < n; i++) lone[i] += weight * Math.max(0, (occs[i].length >> 1) - used);
     ptf += weight * q;
   }
   if (author) return ptf > 0 ? 1 : 0;
   if (leaf.exact && !exactSeen) return 0;
   for (let i = 0; i < n; i++) if (tf[i] > 0) words += info.slotIdf[i] * info.association[i] * sat(tf[i]);
   let phrase = ptf > 0 ? sat(ptf) : 0;
-  if (ptf === 0 && info.subSpan && info.subSpan.association > 0 && !leaf.exact) phrase = subPhraseEvidence(scorer, info.subSpan, fields, doc);
+  if (ptf === 0 && !leaf.exact) {
+    // Split evidence: every word of the phrase in the paper, some in the title and the rest in the
+    // abstract only. Title and abstract state the same subject, so this counts as the loosest
+    // window that still counts (MAX_GAP words between), in the abstract.
+    if (fields === ANY_FIELDS && inTitle > 0 && inTitle < n && found.every(Boolean)) {
+      phrase = sat(scorer.fieldWeight('abstract', doc.abstract) / (1 + MAX_GAP));
+    }
+    if (info.subSpan && info.subSpan.association > 0) phrase = Math.max(phrase, subPhraseEvidence(scorer, info.subSpan, fields, doc));
+  }
+  if (info.reference <= 0) return 0;
   const score = words + PHRASE_WEIGHT * info.phraseIdf * phrase;
-  return info.reference > 0 ? score / info.reference : 0;
+  // Ranking: lone words after the paper has named the phrase are back-references to it (see patternRatio).
+  let elided = 0;
+  if (ptf > 0 && !leaf.exact) for (let i = 0; i < n; i++) elided = Math.max(elided, info.association[i] * lone[i]);
+  lastRankRatio = elided > 0 ? (words + PHRASE_WEIGHT * info.phraseIdf * sat(ptf + elided)) / info.reference : score / info.reference;
+  return score / info.reference;
 }
 
 /**
@@ -585,16 +635,24 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper): numbe
   switch (node.kind) {
     case 'leaf': {
       let best = 0;
+      let rank = 0;
       let bestPattern = node.patterns[0];
       for (const p of node.patterns) {
-        const r = p.weight === undefined ? patternRatio(scorer, node, p, doc) : relatedRatio(scorer, node, p, doc) * p.weight;
+        let r: number;
+        if (p.weight === undefined) {
+          r = patternRatio(scorer, node, p, doc);
+          if (lastRankRatio > rank) rank = lastRankRatio;
+        } else {
+          r = relatedRatio(scorer, node, p, doc) * p.weight;
+          if (r > rank) rank = r;
+        }
         if (r > best) {
           best = r;
           bestPattern = p;
         }
       }
       winners.set(node, bestPattern);
-      lastScore = best * (node.field === 'author' ? 1 : scorer.info(node.patterns[0]).reference);
+      lastScore = rank * (node.field === 'author' ? 1 : scorer.info(node.patterns[0]).reference);
       return best;
     }
     case 'or': {
