@@ -16,12 +16,13 @@
  */
 import { ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConnectionOptions, Queue } from 'bullmq';
 import mjml2html from 'mjml';
 import nodemailer from 'nodemailer';
+import { Client } from 'pg';
 import { deleteKeys } from '../test/helpers/test-app';
 import { createContext } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
@@ -72,6 +73,25 @@ function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds used so far by every process of that name (PostgreSQL: the postmaster, whose
+ * reaped-children counters hold the backends that have exited, and the live backends).
+ */
+function cpuSecondsOf(name: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
 }
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
@@ -253,26 +273,40 @@ async function main(): Promise<void> {
     log(
       `pipeline: ${WORKERS ? `${WORKERS} worker processes` : 'in the bench process'}, SEND_CONCURRENCY=${CONCURRENCY}, SMTP_POOL_SIZE=${POOL}, SEND_BATCH_SIZE=${BATCH}, SEND_RATE_PER_SEC=100000`,
     );
-    const cpuStart = { self: process.cpuUsage(), workers: workers.map((w) => cpuSeconds(w.pid!)), sink: cpuSeconds(sink.pid) };
+    // One connection polls the progress, every 100 ms (a new connection per poll would cost
+    // PostgreSQL a backend fork each time, on the cores the pipeline uses).
+    const poller = new Client({ connectionString: dbUrl });
+    await poller.connect();
+    const cpuStart = {
+      self: process.cpuUsage(),
+      workers: workers.map((w) => cpuSeconds(w.pid!)),
+      sink: cpuSeconds(sink.pid),
+      postgres: cpuSecondsOf('postgres'),
+      redis: cpuSecondsOf('redis-server'),
+    };
     const t0 = Date.now();
     const queued = await app.get(ComposerService).sendNow();
     const tQueued = Date.now();
     log(`composed + queued ${queued} deliveries in ${((tQueued - t0) / 1000).toFixed(1)} s`);
     let last = 0;
     for (;;) {
-      const [{ sent, failed }] = await sql<{ sent: string; failed: string }>(
-        dbUrl,
-        `SELECT count(*) FILTER (WHERE status = 'sent') AS sent, count(*) FILTER (WHERE status IN ('failed', 'unknown', 'skipped')) AS failed FROM delivery`,
-      );
+      const [{ sent, failed }] = (
+        await poller.query<{ sent: string; failed: string }>(
+          `SELECT count(*) FILTER (WHERE status = 'sent') AS sent, count(*) FILTER (WHERE status IN ('failed', 'unknown', 'skipped')) AS failed FROM delivery`,
+        )
+      ).rows;
       if (Number(failed) > 0) throw new Error(`${failed} deliveries failed`);
       if (Number(sent) >= queued) break;
       if (Date.now() - last > 5000) {
         log(`  ${sent} sent, ${(Number(sent) / ((Date.now() - t0) / 1000)).toFixed(0)}/s`);
         last = Date.now();
       }
-      await sleep(50);
+      await sleep(100);
     }
     const t1 = Date.now();
+    const postgresCpu = cpuSecondsOf('postgres') - cpuStart.postgres;
+    const redisCpu = cpuSecondsOf('redis-server') - cpuStart.redis;
+    await poller.end();
     const selfCpu = process.cpuUsage(cpuStart.self);
     const workerCpu = workers.reduce((a, w, i) => a + cpuSeconds(w.pid!) - cpuStart.workers[i], 0);
     const sinkCpu = cpuSeconds(sink.pid) - cpuStart.sink;
@@ -286,9 +320,13 @@ async function main(): Promise<void> {
     const senderCpuMs = ((WORKERS ? workerCpu : (selfCpu.user + selfCpu.system) / 1e6) * 1000) / queued;
     result.senderCpuMsPerEmail = Number(senderCpuMs.toFixed(2));
     result.sinkCpuMsPerEmail = Number(((sinkCpu * 1000) / queued).toFixed(2));
+    // The whole server's, so anything else using PostgreSQL or Redis meanwhile counts too.
+    result.postgresCpuMsPerEmail = Number(((postgresCpu * 1000) / queued).toFixed(2));
+    result.redisCpuMsPerEmail = Number(((redisCpu * 1000) / queued).toFixed(2));
     log(
       `pipeline: ${queued} emails in ${pipelineSec.toFixed(1)} s = ${result.emailsPerSec}/s (from the first enqueue; ${result.sendOnlyPerSec}/s after queueing), avg ${result.avgEmailKb} KB on the wire; ` +
-        `CPU per email: ${senderCpuMs.toFixed(2)} ms in the sender${WORKERS ? 's' : ' (incl. composing)'}, ${result.sinkCpuMsPerEmail} ms in the sink`,
+        `CPU per email: ${senderCpuMs.toFixed(2)} ms in the sender${WORKERS ? 's' : ' (incl. composing)'}, ${result.sinkCpuMsPerEmail} ms in the sink, ` +
+        `${result.postgresCpuMsPerEmail} ms in PostgreSQL (incl. composing), ${result.redisCpuMsPerEmail} ms in Redis`,
     );
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
@@ -349,6 +387,8 @@ async function main(): Promise<void> {
       sinkCpuMsPerEmail: result.sinkCpuMsPerEmail,
       rawSenderCpuMsPerEmail: result.rawSenderCpuMsPerEmail,
       rawSinkCpuMsPerEmail: result.rawSinkCpuMsPerEmail,
+      postgresCpuMsPerEmail: result.postgresCpuMsPerEmail,
+      redisCpuMsPerEmail: result.redisCpuMsPerEmail,
       workers: WORKERS,
       concurrency: CONCURRENCY,
       smtpPool: POOL,

@@ -253,4 +253,29 @@ describe('delivery: chunked compose', () => {
     expect(a + b).toBe(12);
     expect(await state()).toEqual(subscribers.map((s) => ({ email: s.email, deliveries: 1, papers: [s.papers], attached: s.papers, undelivered: 0, doubled: 0 })));
   });
+
+  it('a claim shows what the delivery carries, its papers from the worker\'s cache, and an updated paper as it is now', async () => {
+    const ids = await seedMatches(db.url, readers(2, () => 2));
+    // both readers also get the first reader's best paper
+    await sql(
+      `INSERT INTO match (subscriber_id, paper_id, digest_id, score, why, topics)
+       SELECT $2, paper_id, digest_id, 20, 'shared', ARRAY['shared topic'] FROM match WHERE subscriber_id = $1 ORDER BY score DESC LIMIT 1`,
+      [ids['reader-00@example.org'], ids['reader-01@example.org']],
+    );
+    await t.app.get(ComposerService).sendNow();
+    const repo = t.app.get(DeliveryRepository);
+    const deliveries = await sql<{ id: number; email: string }>(`SELECT d.id, s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id ORDER BY s.email`);
+    const [first] = await repo.claimBatch([deliveries[0].id]);
+    expect(first.papers).toEqual((await repo.content(first.id))!.papers);
+    expect(first.papers).toHaveLength(2);
+    expect(repo.papers.size).toBe(2);
+
+    const shared = first.papers[0].title;
+    await sql(`UPDATE paper SET title = 'Retitled: ' || title, upvotes = 42 WHERE title = $1`, [shared]);
+    const [second] = await repo.claimBatch([deliveries[1].id]);
+    expect(second.papers).toEqual((await repo.content(second.id))!.papers);
+    expect(second.papers.map((p) => [p.title, p.why])).toContainEqual([`Retitled: ${shared}`, 'shared']);
+    expect(second.papers.find((p) => p.why === 'shared')!.upvotes).toBe(42);
+    expect(repo.papers.size).toBe(4); // the shared paper replaced in place, the second reader's two added
+  });
 });

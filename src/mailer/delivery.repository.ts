@@ -88,21 +88,69 @@ function scopeMatches(scope: Exclude<ComposeScope, { kind: 'due' }>): Prisma.Sql
   return conds;
 }
 
+/** What an email shows of a paper (alias `p`), as json_build_object arguments. */
+const PAPER_FIELDS = Prisma.sql`'title', p.title, 'abstract', p.abstract, 'url', p.url, 'arxivId', p.arxiv_id, 'authors', p.authors,
+  'pdfUrl', p.pdf_url, 'codeUrl', p.code_url, 'projectUrl', p.project_url, 'upvotes', p.upvotes`;
+/** What it shows of the match (aliases `m`, and `g` for its digest). */
+const MATCH_FIELDS = Prisma.sql`'digestDate', g.digest_date, 'score', m.score, 'why', m.why, 'topics', m.topics`;
+/** Best first. */
+const MATCH_ORDER = Prisma.sql`ORDER BY m.score DESC, m.paper_id ASC`;
+
 /**
  * What an email shows of each matched paper, best first, as one JSON text: the matches that
- * `where` selects (alias `m`). The one definition of an email's papers: the sender's claim, the
- * "and N more" page and the admin's preview of unsent matches all read it (parse with parsePapers).
+ * `where` selects (alias `m`). The one definition of an email's papers: the "and N more" page and
+ * the admin's preview of unsent matches read it (parse with parsePapers), and the sender's claim
+ * reads the same fields through matchedPaperRefsJson and the paper cache.
  */
 export function matchedPapersJson(where: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`(
-    SELECT json_agg(json_build_object(
-             'title', p.title, 'abstract', p.abstract, 'url', p.url, 'arxivId', p.arxiv_id, 'authors', p.authors,
-             'pdfUrl', p.pdf_url, 'codeUrl', p.code_url, 'projectUrl', p.project_url, 'upvotes', p.upvotes,
-             'digestDate', g.digest_date, 'score', m.score, 'why', m.why, 'topics', m.topics)
-           ORDER BY m.score DESC, m.paper_id ASC)::text
+    SELECT json_agg(json_build_object(${PAPER_FIELDS}, ${MATCH_FIELDS}) ${MATCH_ORDER})::text
     FROM match m JOIN paper p ON p.id = m.paper_id JOIN digest g ON g.id = m.digest_id
     WHERE ${where})`;
 }
+
+/**
+ * matchedPapersJson with each paper as a reference: its id and row version (`xmin`, new with every
+ * update of the row) in place of its fields, which the sender takes from its PaperCache.
+ */
+function matchedPaperRefsJson(where: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`(
+    SELECT json_agg(json_build_object('paperId', m.paper_id, 'version', p.xmin::text, ${MATCH_FIELDS}) ${MATCH_ORDER})::text
+    FROM match m JOIN paper p ON p.id = m.paper_id JOIN digest g ON g.id = m.digest_id
+    WHERE ${where})`;
+}
+
+type PaperFields = Omit<DeliveryContent['papers'][number], 'digestDate' | 'score' | 'why' | 'topics'>;
+type PaperRef = Pick<RawPaper, 'digestDate' | 'score' | 'why' | 'topics'> & { paperId: number; version: string };
+
+/**
+ * The papers a worker has shown lately, by id and row version: every recipient of a digest gets
+ * cards from the same few hundred papers, so the claim sends references instead of ~2 KB of text
+ * per card, and a paper's fields are read and parsed once per worker. A paper updated since gets a
+ * new version, so an entry is never used stale; the oldest entries go first past `max`.
+ */
+export class PaperCache {
+  private readonly entries = new Map<number, { version: string; paper: PaperFields }>();
+
+  constructor(private readonly max: number) {}
+
+  get(id: number, version: string): PaperFields | undefined {
+    const e = this.entries.get(id);
+    return e !== undefined && e.version === version ? e.paper : undefined;
+  }
+
+  set(id: number, version: string, paper: PaperFields): void {
+    if (!this.entries.delete(id) && this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, { version, paper });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** Papers kept per worker process (~2.5 KB each). */
+const PAPER_CACHE_SIZE = 5000;
 
 /** A raw query refused by the unique index `index` (as the pg driver adapter reports it). */
 function isUniqueViolation(e: unknown, index: string): boolean {
@@ -116,6 +164,8 @@ export function parsePapers(json: string | null): DeliveryContent['papers'] {
 
 @Injectable()
 export class DeliveryRepository {
+  readonly papers = new PaperCache(PAPER_CACHE_SIZE);
+
   constructor(private readonly prisma: PrismaService) {}
 
   /**
@@ -276,7 +326,8 @@ export class DeliveryRepository {
    * delivery from pending/retry to sending (BullMQ may run a job twice; the database decides who
    * sends). A delivery whose subscriber left or paused after it was queued becomes `skipped` in
    * the same statement. Returns the claimed rows (ascending id) with what the email shows: the
-   * subscriber and the matched papers, best first (matchedPapersJson).
+   * subscriber and the matched papers, best first (matchedPapersJson's fields; the papers' own
+   * through the paper cache, one more statement for those it lacks).
    */
   async claimBatch(ids: number[]): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
@@ -298,17 +349,45 @@ export class DeliveryRepository {
       SELECT c.id, c.issue_key AS "issueKey", c.attempts, c.created_at AS "createdAt", c.status::text AS status,
              CASE WHEN c.status = 'skipped' THEN c.last_error END AS skip,
              c.subscriber_id::text AS "subscriberId", c.email, c.subscriber_status::text AS "subscriberStatus", c.paused_until AS "pausedUntil",
-             CASE WHEN c.status = 'sending' THEN ${matchedPapersJson(carriedBy('c'))} END AS papers
+             CASE WHEN c.status = 'sending' THEN ${matchedPaperRefsJson(carriedBy('c'))} END AS papers
       FROM claimed c ORDER BY c.id`;
-    return rows.map((r) => ({
+    const refs = rows.map((r) => (r.papers ? (JSON.parse(r.papers) as PaperRef[]) : []));
+    const papers = await this.resolvePapers(refs);
+    return rows.map((r, i) => ({
       id: r.id,
       issueKey: r.issueKey,
       attempts: r.attempts,
       createdAt: r.createdAt,
       skipped: r.status === 'skipped' ? (r.skip ?? 'subscriber is not active') : null,
       subscriber: { id: r.subscriberId, email: r.email, status: r.subscriberStatus, pausedUntil: r.pausedUntil },
-      papers: parsePapers(r.papers),
+      papers: papers[i],
     }));
+  }
+
+  /**
+   * The papers behind claimed references: from the cache, the others read in one statement. A
+   * paper updated between the claim and that read shows its newer fields; one deleted meanwhile
+   * (its match went with it) is left out.
+   */
+  private async resolvePapers(refs: PaperRef[][]): Promise<DeliveryContent['papers'][]> {
+    const missing = new Set<number>();
+    for (const list of refs) for (const ref of list) if (this.papers.get(ref.paperId, ref.version) === undefined) missing.add(ref.paperId);
+    const read = new Map<number, PaperFields>();
+    if (missing.size > 0) {
+      const rows = await this.prisma.$queryRaw<{ id: number; version: string; paper: string }[]>`
+        SELECT p.id, p.xmin::text AS version, json_build_object(${PAPER_FIELDS})::text AS paper FROM paper p WHERE p.id = ANY(${[...missing]}::int[])`;
+      for (const row of rows) {
+        const paper = JSON.parse(row.paper) as PaperFields;
+        this.papers.set(row.id, row.version, paper);
+        read.set(row.id, paper);
+      }
+    }
+    return refs.map((list) =>
+      list.flatMap(({ paperId, version, digestDate, score, why, topics }) => {
+        const paper = this.papers.get(paperId, version) ?? read.get(paperId);
+        return paper === undefined ? [] : [{ ...paper, digestDate: new Date(digestDate), score, why, topics }];
+      }),
+    );
   }
 
   /**

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { buildMime, encodeQuotedPrintable } from './mime-builder';
+import MimeNode from 'nodemailer/lib/mime-node';
+import { buildHeaderBlock, buildMime, encodeQuotedPrintable } from './mime-builder';
 
 // libqp is mailparser's quoted-printable decoder (a dependency of a dependency: test only).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -91,5 +92,59 @@ describe('buildMime', () => {
     for (const h of ['list-unsubscribe', 'list-unsubscribe-post', 'x-paperboy-delivery', 'from', 'to', 'mime-version']) {
       expect([h, JSON.stringify(ours.headers.get(h))]).toEqual([h, JSON.stringify(theirs.headers.get(h))]);
     }
+  });
+});
+
+describe('buildHeaderBlock', () => {
+  type Fields = Parameters<typeof buildHeaderBlock>[0];
+  /** nodemailer's own header block for the same fields, date and boundary. */
+  const mimeNodeHeaders = (m: Fields, date: number, boundary: string) => {
+    const root = new MimeNode('multipart/alternative');
+    root.setHeader({ ...m.headers, From: m.from, To: m.to, Subject: m.subject, 'Message-ID': m.messageId });
+    root.setHeader('Date', new Date(date).toUTCString().replace(/GMT/, '+0000'));
+    root.setHeader('Content-Type', `multipart/alternative; boundary="${boundary}"`);
+    return root.buildHeaders();
+  };
+
+  const local = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_%+-]{1,20}(\.[A-Za-z0-9_%+-]{1,10}){0,2}$/), fc.stringMatching(/^[A-Za-z0-9._%+-]{1,40}$/));
+  const domain = fc.oneof(fc.stringMatching(/^([a-z0-9]{1,10}(-[a-z0-9]{1,5})?\.){1,3}[a-z]{2,6}$/), fc.stringMatching(/^[A-Za-z0-9-]{1,20}(\.[a-z0-9-]{1,20}){0,3}$/));
+  const address = fc.oneof(
+    fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`),
+    fc.constantFrom('ada@bücher.de', 'Ada.Lovelace@EXAMPLE.ORG', '"ada lovelace"@example.org', 'ada(comment)@example.org', 'a,b@example.org', 'ada@[127.0.0.1]', '  ada@example.org ', 'ünïcødé@example.org', 'x@y'),
+  );
+  const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 120 }), fc.constantFrom('', ' ', '10 new papers for “graph neural networks” and 1 more alert', 'a'.repeat(200), 'plain-ascii-value', '=?UTF-8?Q?x?=', 'tab\there', 'line\nbreak', '"', 'x=?y', 'a=?UTF-8?Q?b?=', '<a@b>', '\u2028'));
+  const url = fc.tuple(domain, fc.stringMatching(/^[A-Za-z0-9._~-]{0,300}$/)).map(([d, t]) => `<https://${d}/unsubscribe/${t}>`);
+  const fields: fc.Arbitrary<Fields> = fc.record({
+    from: fc.oneof(address, fc.constantFrom('Paperboy <digest@paperboy.localhost>', '"Paper, Boy" <digest@example.org>', 'Pâperboy <digest@example.org>')),
+    to: address,
+    subject: text,
+    messageId: fc.oneof(
+      fc.tuple(fc.nat(), fc.stringMatching(/^[0-9a-f]{16}$/), domain).map(([n, h, d]) => `<delivery-${n}.${h}@${d}>`),
+      fc.constantFrom('no-brackets@example.org', '<with space@example.org>', '<ünï@example.org>'),
+    ),
+    headers: fc.record({
+      'List-Unsubscribe': fc.oneof(url, text),
+      'List-Unsubscribe-Post': fc.constantFrom('List-Unsubscribe=One-Click'),
+      'List-Id': fc.oneof(fc.constantFrom('Paperboy paper alerts <alerts.paperboy.localhost>'), text),
+      'X-Paperboy-Delivery': fc.oneof(fc.nat().map(String), text),
+    }),
+  });
+
+  it('is byte for byte the header block nodemailer writes', () => {
+    fc.assert(
+      fc.property(fields, fc.integer({ min: 0, max: 4102444800 }), (m, seconds) => {
+        const date = seconds * 1000;
+        const boundary = '--_Pb-0123456789abcdef-Part_1';
+        expect(buildHeaderBlock(m, date, boundary)).toBe(mimeNodeHeaders(m, date, boundary));
+        expect(buildHeaderBlock(m, date, boundary)).toBe(mimeNodeHeaders(m, date, boundary)); // recurring lines from the cache
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('gives every message its own boundary', () => {
+    const message = { from: 'a@example.org', to: 'b@example.org', subject: 's', html: '<p>x</p>\n', text: 'x\n', messageId: '<1@example.org>', headers: {} };
+    const boundary = (b: Buffer) => /boundary="([^"]+)"/.exec(b.toString('latin1'))![1];
+    expect(boundary(buildMime(message))).not.toBe(boundary(buildMime(message)));
   });
 });

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { buildHeaderValue, foldLines } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 
 const HEX = new Uint8Array(Buffer.from('0123456789ABCDEF', 'latin1'));
@@ -142,19 +144,123 @@ const HTML_HEAD = PART_HEAD('text/html');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const END = Buffer.from('--\r\n', 'latin1');
 
+// ---------------------------------------------------------------------------------------------
+// The top-level headers, exactly as nodemailer's MimeNode writes them (mime-builder.spec.ts
+// compares the two byte for byte), without building a MimeNode per message: what recurs (From,
+// Subject, List-ID, …) is written by MimeNode once and kept; what is new in every message (To,
+// Message-ID, the List-Unsubscribe URL, the delivery id) is plain ASCII that MimeNode would only
+// fold, so it is folded with nodemailer's own foldLines; anything else goes through MimeNode.
+// ---------------------------------------------------------------------------------------------
+
+/** The header lines MimeNode writes for one header: one-off, for values that are not plain. */
+function mimeNodeLines(key: string, value: string): { key: string; lines: string } {
+  const node = new MimeNode('text/plain', { baseBoundary: 'x' });
+  node.setHeader(key, value);
+  const all = node.buildHeaders().split(/\r\n(?![ \t])/);
+  const wanted = key.toLowerCase().replace(/[\s\x00-\x20\x7f:]/g, '');
+  const lines = all.find((l) => l.slice(0, l.indexOf(':')).toLowerCase() === wanted);
+  return { key: lines ? lines.slice(0, lines.indexOf(':')) : key, lines: lines ?? '' };
+}
+
+/** Header names as MimeNode writes them (List-Id → List-ID). */
+const headerKeys = new Map<string, string>();
+function headerKey(key: string): string {
+  let k = headerKeys.get(key);
+  if (k === undefined) {
+    k = mimeNodeLines(key, 'x').key;
+    if (headerKeys.size < 1000) headerKeys.set(key, k);
+  }
+  return k;
+}
+
+/** Lines of the headers whose value recurs, by key and value (oldest out past the limit). */
+const recurringLines = new Map<string, string>();
+const RECURRING_LINES_MAX = 2000;
+function recurringLine(key: string, value: string): string {
+  const cacheKey = `${key}\n${value}`;
+  let line = recurringLines.get(cacheKey);
+  if (line === undefined) {
+    line = headerLine(key, value);
+    if (recurringLines.size >= RECURRING_LINES_MAX) recurringLines.delete(recurringLines.keys().next().value!);
+    recurringLines.set(cacheKey, line);
+  }
+  return line;
+}
+
+/**
+ * Printable ASCII without spaces, quotes or "=?": MimeNode writes such a value unchanged (no
+ * encoded word), only folded.
+ */
+const isPlain = (value: string) => /^[\x21\x23-\x7e]+$/.test(value) && !value.includes('=?');
+/**
+ * An address that MimeNode's address parser and punycode leave as it is: a dot-atom local part, a
+ * lowercase host name (punycode lowercases) of letter-or-digit labels with single hyphens (no
+ * "xn--" forms) and a top-level label that starts with a letter (all-digit hosts are IPv4 to it).
+ */
+const PLAIN_ADDRESS = /^[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[a-z0-9](?:-?[a-z0-9])*\.)+[a-z](?:-?[a-z0-9])*$/;
+const ADDRESS_HEADERS = new Set(['From', 'Sender', 'To', 'Cc', 'Bcc', 'Reply-To']);
+/** Headers whose value MimeNode puts in angle brackets when it lacks them. */
+const BRACKETED_HEADERS = new Set(['Message-ID', 'In-Reply-To', 'Content-ID']);
+/** Headers MimeNode gives a structure (or drops): always written by MimeNode. */
+const STRUCTURED_HEADERS = new Set(['Content-Type', 'Content-Disposition', 'Date', 'References', 'OTP-Token', 'Bcc']);
+
+function headerLine(key: string, value: string): string {
+  const k = headerKey(key);
+  const plain =
+    !STRUCTURED_HEADERS.has(k) &&
+    (ADDRESS_HEADERS.has(k) ? PLAIN_ADDRESS.test(value) : isPlain(value) && (!BRACKETED_HEADERS.has(k) || /^<.*>$/.test(value)));
+  return plain ? foldLines(`${k}: ${value}`, 76) : mimeNodeLines(key, value).lines;
+}
+
+/** Headers whose values repeat from message to message: their lines are kept. */
+const RECURRING = new Set(['From', 'Subject', 'List-ID', 'List-Unsubscribe-Post', 'Reply-To', 'Sender']);
+
+/** The Date header, made once per second. */
+let dateSecond = -1;
+let dateLine = '';
+function dateHeader(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateLine = foldLines(`Date: ${new Date(second * 1000).toUTCString().replace(/GMT/, '+0000')}`, 76);
+  }
+  return dateLine;
+}
+
+/** Multipart boundaries: a random part per process and a counter (MimeNode takes 8 random bytes per message). */
+const BOUNDARY_BASE = randomBytes(8).toString('hex');
+let boundaries = 0;
+const nextBoundary = () => `--_Pb-${BOUNDARY_BASE}-Part_${(++boundaries).toString(36)}`;
+
+/**
+ * The header block of a multipart/alternative message, as MimeNode's buildHeaders() writes it for
+ * the same headers, date and boundary: the caller's headers in order (a later key replaces an
+ * earlier one in place), then From, To, Subject, Message-ID, Date, MIME-Version and Content-Type.
+ */
+export function buildHeaderBlock(m: Pick<MimeMessage, 'from' | 'to' | 'subject' | 'messageId' | 'headers'>, date: number, boundary: string): string {
+  const order = new Map<string, [string, string]>();
+  for (const [key, value] of [...Object.entries(m.headers), ['From', m.from], ['To', m.to], ['Subject', m.subject], ['Message-ID', m.messageId]] as const) {
+    order.set(headerKey(key), [key, value]);
+  }
+  const lines: string[] = [];
+  for (const [k, [key, value]] of order) {
+    if (k === 'Date' || k === 'MIME-Version' || k === 'Content-Type') continue;
+    const line = RECURRING.has(k) ? recurringLine(key, value) : headerLine(key, value);
+    if (line !== '') lines.push(line); // MimeNode leaves out a header whose encoded value is blank
+  }
+  lines.push(dateHeader(date), 'MIME-Version: 1.0', foldLines(`Content-Type: ${buildHeaderValue({ value: 'multipart/alternative', params: { boundary } })}`, 76));
+  return lines.join('\r\n');
+}
 /**
  * The complete RFC 5322 message (multipart/alternative: text, then HTML) as nodemailer would
- * build it for the same fields. nodemailer still writes the top-level headers (address and
- * RFC 2047 encoding, folding, Date, MIME-Version, the boundary); the two bodies, which are 99% of
- * the bytes, are encoded here. The result is sent as a `raw` message (DKIM signing still applies).
+ * build it for the same fields: the headers as MimeNode writes them (buildHeaderBlock), the two
+ * bodies, which are 99% of the bytes, encoded here. The result is sent as a `raw` message (DKIM
+ * signing still applies).
  */
-export function buildMime(m: MimeMessage): Buffer {
-  // nodemailer's MimeNode writes the headers exactly as its MailComposer would (without building
-  // the parts); the boundary is its own random one.
-  const root = new MimeNode('multipart/alternative');
-  root.setHeader({ ...m.headers, From: m.from, To: m.to, Subject: m.subject, 'Message-ID': m.messageId });
-  const head = Buffer.from(`${root.buildHeaders()}\r\n\r\n--${(root as unknown as { boundary: string }).boundary}`, 'utf8');
-  const boundary = head.subarray(head.length - (root as unknown as { boundary: string }).boundary.length - 2);
+export function buildMime(m: MimeMessage, date = Date.now()): Buffer {
+  const boundaryText = nextBoundary();
+  const head = Buffer.from(`${buildHeaderBlock(m, date, boundaryText)}\r\n\r\n--${boundaryText}`, 'utf8');
+  const boundary = head.subarray(head.length - boundaryText.length - 2);
   scratchOut = ensure(scratchOut, head.length * 2 + TEXT_HEAD.length + HTML_HEAD.length + encodedBound(m.text) + boundOf(m.html) + 64);
   const out = scratchOut;
   let o = 0;
