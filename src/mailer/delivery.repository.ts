@@ -382,12 +382,30 @@ export class DeliveryRepository {
         read.set(row.id, paper);
       }
     }
-    return refs.map((list) =>
-      list.flatMap(({ paperId, version, digestDate, score, why, topics }) => {
-        const paper = this.papers.get(paperId, version) ?? read.get(paperId);
-        return paper === undefined ? [] : [{ ...paper, digestDate: new Date(digestDate), score, why, topics }];
-      }),
-    );
+    return refs.map((list) => {
+      const papers: DeliveryContent['papers'] = [];
+      for (const ref of list) {
+        const p = this.papers.get(ref.paperId, ref.version) ?? read.get(ref.paperId);
+        if (p === undefined) continue;
+        // spelled out (not a spread): one object shape for every card, built for each reader
+        papers.push({
+          title: p.title,
+          abstract: p.abstract,
+          url: p.url,
+          arxivId: p.arxivId,
+          authors: p.authors,
+          pdfUrl: p.pdfUrl,
+          codeUrl: p.codeUrl,
+          projectUrl: p.projectUrl,
+          upvotes: p.upvotes,
+          digestDate: new Date(ref.digestDate),
+          score: ref.score,
+          why: ref.why,
+          topics: ref.topics,
+        });
+      }
+      return papers;
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, KeyObject, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 
@@ -22,6 +22,9 @@ const SUBJECT: Record<TokenPurpose, RegExp> = { unsubscribe: UUID, manage: UUID,
  */
 @Injectable()
 export class TokensService {
+  /** The keys derived from APP_SECRET, by purpose (derived once: every email signs two tokens). */
+  private readonly keys = new Map<string, KeyObject>();
+
   constructor(private readonly config: AppConfig) {}
 
   sign(purpose: TokenPurpose, subscriberId: string, now = new Date()): string {
@@ -50,8 +53,7 @@ export class TokensService {
    * so the list cannot be reversed with a dictionary of addresses by whoever reads the database.
    */
   addressHash(email: string): string {
-    const key = createHmac('sha256', this.config.env.APP_SECRET).update('paperboy-address-hash').digest();
-    return createHmac('sha256', key).update(email).digest('hex');
+    return createHmac('sha256', this.key('paperboy-address-hash')).update(email).digest('hex');
   }
 
   lifetime(purpose: TokenPurpose): number {
@@ -59,7 +61,16 @@ export class TokensService {
   }
 
   private mac(purpose: TokenPurpose, data: string): string {
-    const key = createHmac('sha256', this.config.env.APP_SECRET).update(`paperboy-token:${purpose}`).digest();
-    return createHmac('sha256', key).update(data).digest('base64url');
+    return createHmac('sha256', this.key(`paperboy-token:${purpose}`)).update(data).digest('base64url');
+  }
+
+  /** HMAC(APP_SECRET, label): the key of one use of the secret. */
+  private key(label: string): KeyObject {
+    let key = this.keys.get(label);
+    if (key === undefined) {
+      key = createSecretKey(createHmac('sha256', this.config.env.APP_SECRET).update(label).digest());
+      this.keys.set(label, key);
+    }
+    return key;
   }
 }
