@@ -5,6 +5,8 @@ import type { EnginePaper } from './types';
 export interface FieldIndex {
   length: number;
   occ: Map<string, number[]>;
+  /** Enumeration cues (tokenize's LIST_BEFORE | LIST_AFTER) by position; absent when the field has none. */
+  cues?: Uint8Array;
 }
 
 export interface AnalyzedPaper {
@@ -46,17 +48,26 @@ function sortOccurrences(occ: Map<string, number[]>): void {
 export function analyzeField(text: string): FieldIndex {
   const occ = new Map<string, number[]>();
   let unsorted = false;
-  const length = scanTokens(text ?? '', 0, (stem, start, end) => {
-    const list = occ.get(stem);
-    if (!list) {
-      occ.set(stem, [start, end]);
-      return;
-    }
-    if (list[list.length - 2] > start) unsorted = true;
-    list.push(start, end);
-  });
+  let cueAt: number[] | undefined;
+  const length = scanTokens(
+    text ?? '',
+    0,
+    (stem, start, end) => {
+      const list = occ.get(stem);
+      if (!list) {
+        occ.set(stem, [start, end]);
+        return;
+      }
+      if (list[list.length - 2] > start) unsorted = true;
+      list.push(start, end);
+    },
+    (position, flags) => (cueAt ??= []).push(position, flags),
+  );
   if (unsorted) sortOccurrences(occ);
-  return { length, occ };
+  if (!cueAt) return { length, occ };
+  const cues = new Uint8Array(length + 1);
+  for (let i = 0; i < cueAt.length; i += 2) cues[cueAt[i]] |= cueAt[i + 1];
+  return { length, occ, cues };
 }
 
 export function analyzeAuthors(authors: string[] | undefined): FieldIndex {
@@ -71,9 +82,12 @@ export function analyzeAuthors(authors: string[] | undefined): FieldIndex {
 }
 
 export function analyzePaper(paper: EnginePaper): AnalyzedPaper {
+  // No enumeration cues in a title: a title that lists topics names what the paper is about
+  // ("Pruning, Knowledge Distillation and Quantization: a Survey"), an abstract lists in passing.
+  const { cues: _titleCues, ...title } = analyzeField(paper.title);
   return {
     id: paper.id,
-    title: analyzeField(paper.title),
+    title,
     abstract: analyzeField(paper.abstract),
     author: analyzeAuthors(paper.authors),
   };

@@ -202,6 +202,39 @@ describe('matching engine', () => {
     expect(result).toEqual([titled.id, refers.id, ...users.map((u) => u.id), noPhrase.id]);
   });
 
+  it('counts a phrase named only as a middle item of a list as its words only, below the same phrase in a sentence', () => {
+    const users = [0, 1, 2].map((i) => paper(`Compression ${i}`, 'We use tensor sketching to compress weights.'));
+    const listed = paper('Smaller vision models', 'We compare quantization, tensor sketching, and distillation for compressing the weights of vision models.');
+    const stated = paper('Smaller vision models', 'We compare quantization with tensor sketching to distillation for compressing the weights of vision models.');
+    const result = run('tensor sketching', [...bg, ...users, listed, stated]);
+    const rank = ids(result);
+    expect(rank).toEqual(expect.arrayContaining([listed.id, stated.id]));
+    expect(rank.indexOf(stated.id)).toBeLessThan(rank.indexOf(listed.id));
+    // Same length, same words: only the enumeration differs.
+    const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
+    expect(score(listed.id)).toBeLessThan(score(stated.id));
+    // Its words still count (here, strongly associated with the phrase, they pass on their own).
+    expect(result.find((m) => m.paperId === listed.id)?.why).toBe('phrase "tensor sketching" in abstract');
+  });
+
+  it('reads a list in a title as what the paper is about: a middle item there counts in full', () => {
+    const listedTitle = paper('Quantization, tensor sketching, and distillation for vision models', 'We compress the weights of vision models.');
+    const statedTitle = paper('Quantization with tensor sketching to distillation for vision models', 'We compress the weights of vision models.');
+    const result = run('tensor sketching', [...bg, listedTitle, statedTitle]);
+    const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
+    expect(score(listedTitle.id)).toBeGreaterThan(0);
+    expect(score(listedTitle.id)).toBe(score(statedTitle.id));
+  });
+
+  it('reads "X and Y" or a lone comma after a phrase as no enumeration unless a separator also precedes it', () => {
+    const after = paper('Smaller vision models', 'Tensor sketching, as we show, compresses the weights of vision models well.');
+    const plain = paper('Smaller vision models', 'Tensor sketching as we show compresses the weights of vision models well.');
+    const result = run('tensor sketching', [...bg, after, plain]);
+    const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
+    expect(score(after.id)).toBeGreaterThan(0);
+    expect(score(after.id)).toBe(score(plain.id));
+  });
+
   it('scores a small digest against the statistics of a larger collection', () => {
     const digest = [paper('Diffusion models for proteins', 'We generate structures.'), ...bg.slice(0, 5)];
     const collection = [...bg, ...digest];

@@ -2,6 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
+import { LIST_AFTER, LIST_BEFORE } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -14,7 +15,8 @@ import type { EnginePaper, TopicMatch } from './types';
  * verbatim once in its abstract. A paper is sent when every required concept reaches half of
  * that reference (MEMBERSHIP) and no exclusion is present; it is ranked by the sum of the
  * concepts' ratio × reference, where a concept's ranking ratio also counts the lone words that
- * refer back to a phrase the paper has named (see patternRatio).
+ * refer back to a phrase the paper has named (see patternRatio). A phrase named only as a middle
+ * item of a list counts as its words only (see enumerated).
  */
 export const K1 = 1.2;
 export const SAT_MAX = K1 + 1;
@@ -428,6 +430,15 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   return ratio;
 }
 
+/**
+ * Whether the span start..end is a middle item of an enumeration: a comma, "and" or "or" right
+ * before and right after it ("experiments on supervised fine-tuning, direct preference optimization,
+ * and continual learning": direct preference optimization; "(e.g., network pruning and probing)").
+ */
+function enumerated(cues: Uint8Array, start: number, end: number): boolean {
+  return (cues[start] & LIST_BEFORE) !== 0 && (cues[end] & LIST_AFTER) !== 0;
+}
+
 function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
   lastRankRatio = 0;
   const fields = fieldsOf(leaf);
@@ -437,7 +448,12 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
     let tf = 0;
     for (const f of fields) {
       const o = slotOccurrences(p.slots[0], doc[f]);
-      if (o.length) tf += scorer.fieldWeight(f, doc[f]) * (o.length >> 1);
+      if (o.length === 0) continue;
+      // A multi-word spelling named as a middle item of a list counts for nothing (see below).
+      let count = o.length >> 1;
+      const cues = doc[f].cues;
+      if (cues !== undefined && !author) for (let i = 0; i < o.length; i += 2) if (o[i + 1] > o[i] && enumerated(cues, o[i], o[i + 1])) count--;
+      tf += scorer.fieldWeight(f, doc[f]) * count;
     }
     if (author) return tf > 0 ? 1 : 0;
     return tf > 0 ? sat(tf) : 0;
@@ -445,6 +461,8 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
   const info = scorer.info(p);
   let words = 0;
   let ptf = 0;
+  // The part of ptf from windows that are middle items of an enumeration (counted for nothing).
+  let listedPtf = 0;
   let exactSeen = false;
   const tf = new Array<number>(n).fill(0);
   // Field-weighted occurrences of each slot outside the windows counted (for the ranking ratio).
@@ -471,21 +489,28 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
       continue;
     }
     let q = 0;
+    let listed = 0;
     let used = 0;
+    const cues = index.cues;
     for (const w of phraseWindows(occs, outOfOrderWeight(leaf))) {
       if (w.exact) exactSeen = true;
       if (author ? w.q >= 0.5 : !leaf.exact || w.exact) {
         q += w.q;
+        if (cues !== undefined && enumerated(cues, w.start, w.end)) listed += w.q;
         used++;
       }
     }
     for (let i = 0; i < n; i++) lone[i] += weight * Math.max(0, (occs[i].length >> 1) - used);
     ptf += weight * q;
+    listedPtf += weight * listed;
   }
   if (author) return ptf > 0 ? 1 : 0;
   if (leaf.exact && !exactSeen) return 0;
   for (let i = 0; i < n; i++) if (tf[i] > 0) words += info.slotIdf[i] * info.association[i] * sat(tf[i]);
-  let phrase = ptf > 0 ? sat(ptf) : 0;
+  // A phrase named only as a middle item of a list is named in passing: those windows count for
+  // nothing (their words still count as words) and are no antecedent for back-references.
+  const namedPtf = ptf - listedPtf;
+  let phrase = namedPtf > 0 ? sat(namedPtf) : 0;
   if (ptf === 0 && !leaf.exact) {
     // Split evidence: every word of the phrase in the paper, some in the title and the rest in the
     // abstract only. Title and abstract state the same subject, so this counts as the loosest
@@ -499,8 +524,8 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
   const score = words + PHRASE_WEIGHT * info.phraseIdf * phrase;
   // Ranking: lone words after the paper has named the phrase are back-references to it (see patternRatio).
   let elided = 0;
-  if (ptf > 0 && !leaf.exact) for (let i = 0; i < n; i++) elided = Math.max(elided, info.association[i] * lone[i]);
-  lastRankRatio = elided > 0 ? (words + PHRASE_WEIGHT * info.phraseIdf * sat(ptf + elided)) / info.reference : score / info.reference;
+  if (namedPtf > 0 && !leaf.exact) for (let i = 0; i < n; i++) elided = Math.max(elided, info.association[i] * lone[i]);
+  lastRankRatio = elided > 0 ? (words + PHRASE_WEIGHT * info.phraseIdf * sat(namedPtf + elided)) / info.reference : score / info.reference;
   return score / info.reference;
 }
 

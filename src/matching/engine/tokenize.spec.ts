@@ -1,4 +1,4 @@
-import { stemWord, tokenize } from './tokenize';
+import { LIST_AFTER, LIST_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
 
 const stems = (text: string) => tokenize(text).tokens.map((t) => (t.start === t.end ? t.stem : `${t.stem}@${t.start}-${t.end}`));
 
@@ -32,5 +32,17 @@ describe('tokenize', () => {
     const { tokens, length } = tokenize('learning from human feedback');
     expect(length).toBe(3);
     expect(tokens.map((t) => t.start)).toEqual([0, 1, 2]);
+  });
+
+  it('marks the content tokens right after and right before a comma, "and" or "or" (enumeration cues)', () => {
+    const cues = new Map<number, number>();
+    scanTokens('We compare quantization, tensor sketching, and the distillation of models.', 0, () => undefined, (p, f) => cues.set(p, (cues.get(p) ?? 0) | f));
+    // positions: compar 0, quantiz 1, tensor 2, sketch 3, distil 4, model 5 ("and", "the", "of" are stop words)
+    expect(cues.get(1)).toBe(LIST_AFTER);
+    expect(cues.get(2)).toBe(LIST_BEFORE);
+    expect(cues.get(3)).toBe(LIST_AFTER);
+    // "and the distillation": a stop word between, so no cue on distillation.
+    expect(cues.get(4)).toBeUndefined();
+    expect(cues.get(0)).toBeUndefined();
   });
 });

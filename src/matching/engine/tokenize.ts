@@ -75,6 +75,20 @@ export function stemWord(word: string): string {
 const WORD_RE = /[a-z0-9]+(?:-[a-z0-9]+)*/g;
 
 /**
+ * Enumeration cues of a content token (see `scanTokens`'s `cue` callback): LIST_BEFORE when a comma
+ * or a bare "and" / "or" comes right before it, LIST_AFTER when one comes right after it. A phrase
+ * with both is a middle item of a list ("experiments on supervised fine-tuning, direct preference
+ * optimization, and continual learning"; "tools (e.g., network pruning and probing)").
+ */
+export const LIST_BEFORE = 1;
+export const LIST_AFTER = 2;
+
+function hasComma(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === 44) return true;
+  return false;
+}
+
+/**
  * Scans a field's content tokens, calling `emit` for each: primary tokens (one per position) in
  * order, and joined compounds (spanning several positions) right after their parts.
  * Returns the number of positions used.
@@ -83,13 +97,27 @@ export function scanTokens(
   text: string,
   firstPosition: number,
   emit: (stem: string, start: number, end: number, surface: string, joined: boolean) => void,
+  cue?: (position: number, flags: number) => void,
 ): number {
   let pos = firstPosition;
   const norm = normalizeText(text);
   const re = new RegExp(WORD_RE.source, 'g');
   let m: RegExpExecArray | null;
+  // For enumeration cues: the previous word (stop words included), where it ended, and whether it
+  // was a content word (then its last content token is at pos - 1).
+  let prevWord = '';
+  let prevEnd = -1;
+  let prevContent = false;
   while ((m = re.exec(norm)) !== null) {
     const word = m[0];
+    if (cue) {
+      const comma = prevEnd >= 0 && hasComma(norm, prevEnd, m.index);
+      if (prevContent && (comma || word === 'and' || word === 'or')) cue(pos - 1, LIST_AFTER);
+      prevContent = !(word.indexOf('-') < 0 && STOP_WORDS.has(word));
+      if (prevContent && (comma || prevWord === 'and' || prevWord === 'or')) cue(pos, LIST_BEFORE);
+      prevWord = word;
+      prevEnd = m.index + word.length;
+    }
     if (word.indexOf('-') < 0) {
       if (STOP_WORDS.has(word)) continue;
       emit(stemWord(word), pos, pos, word, false);
