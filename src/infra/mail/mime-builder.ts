@@ -202,7 +202,7 @@ const ADDRESS_HEADERS = new Set(['From', 'Sender', 'To', 'Cc', 'Bcc', 'Reply-To'
 /** Headers whose value MimeNode puts in angle brackets when it lacks them. */
 const BRACKETED_HEADERS = new Set(['Message-ID', 'In-Reply-To', 'Content-ID']);
 /** Headers MimeNode gives a structure (or drops): always written by MimeNode. */
-const STRUCTURED_HEADERS = new Set(['Content-Type', 'Content-Disposition', 'Date', 'References', 'OTP-Token', 'Bcc']);
+const STRUCTURED_HEADERS = new Set(['Content-Type', 'Content-Disposition', 'Date', 'References', 'OTP-Token']);
 
 function headerLine(key: string, value: string): string {
   const k = headerKey(key);
@@ -236,6 +236,8 @@ const nextBoundary = () => `--_Pb-${BOUNDARY_BASE}-Part_${(++boundaries).toStrin
  * The header block of a multipart/alternative message, as MimeNode's buildHeaders() writes it for
  * the same headers, date and boundary: the caller's headers in order (a later key replaces an
  * earlier one in place), then From, To, Subject, Message-ID, Date, MIME-Version and Content-Type.
+ * The last three are always the builder's own (the caller's are ignored), and Bcc is left out, as
+ * MimeNode leaves it out.
  */
 export function buildHeaderBlock(m: Pick<MimeMessage, 'from' | 'to' | 'subject' | 'messageId' | 'headers'>, date: number, boundary: string): string {
   const order = new Map<string, [string, string]>();
@@ -244,13 +246,14 @@ export function buildHeaderBlock(m: Pick<MimeMessage, 'from' | 'to' | 'subject' 
   }
   const lines: string[] = [];
   for (const [k, [key, value]] of order) {
-    if (k === 'Date' || k === 'MIME-Version' || k === 'Content-Type') continue;
+    if (k === 'Date' || k === 'MIME-Version' || k === 'Content-Type' || k.toLowerCase() === 'bcc') continue;
     const line = RECURRING.has(k) ? recurringLine(key, value) : headerLine(key, value);
     if (line !== '') lines.push(line); // MimeNode leaves out a header whose encoded value is blank
   }
   lines.push(dateHeader(date), 'MIME-Version: 1.0', foldLines(`Content-Type: ${buildHeaderValue({ value: 'multipart/alternative', params: { boundary } })}`, 76));
   return lines.join('\r\n');
 }
+
 /**
  * The complete RFC 5322 message (multipart/alternative: text, then HTML) as nodemailer would
  * build it for the same fields: the headers as MimeNode writes them (buildHeaderBlock), the two
