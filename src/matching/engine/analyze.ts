@@ -1,11 +1,15 @@
-import { scanTokens, tokenize, Token } from './tokenize';
+import { GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens, tokenize, Token } from './tokenize';
 import type { EnginePaper } from './types';
 
 /** Occurrences of each stem in one field, as a flat [start, end, start, end, …] list sorted by start. */
 export interface FieldIndex {
   length: number;
   occ: Map<string, number[]>;
-  /** Enumeration cues (tokenize's LIST_BEFORE | LIST_AFTER) by position; absent when the field has none. */
+  /**
+   * Cues by position (tokenize's LIST_BEFORE | LIST_AFTER enumeration cues, GAP_BEFORE where a stop
+   * word or punctuation separates a token from the previous one, with PUNCT_BEFORE for punctuation);
+   * absent when the field has none.
+   */
   cues?: Uint8Array;
 }
 
@@ -62,6 +66,7 @@ export function analyzeField(text: string): FieldIndex {
       list.push(start, end);
     },
     (position, flags) => (cueAt ??= []).push(position, flags),
+    (position, punctuation) => (cueAt ??= []).push(position, punctuation ? GAP_BEFORE | PUNCT_BEFORE : GAP_BEFORE),
   );
   if (unsorted) sortOccurrences(occ);
   if (!cueAt) return { length, occ };
@@ -84,7 +89,13 @@ export function analyzeAuthors(authors: string[] | undefined): FieldIndex {
 export function analyzePaper(paper: EnginePaper): AnalyzedPaper {
   // No enumeration cues in a title: a title that lists topics names what the paper is about
   // ("Pruning, Knowledge Distillation and Quantization: a Survey"), an abstract lists in passing.
-  const { cues: _titleCues, ...title } = analyzeField(paper.title);
+  // Gaps are kept: a fixed term does not span a stop word in a title either.
+  const title = analyzeField(paper.title);
+  if (title.cues) {
+    let any = false;
+    for (let i = 0; i < title.cues.length; i++) any = (title.cues[i] &= ~(LIST_BEFORE | LIST_AFTER)) !== 0 || any;
+    if (!any) delete title.cues;
+  }
   return {
     id: paper.id,
     title,

@@ -2,7 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
-import { LIST_AFTER, LIST_BEFORE } from './tokenize';
+import { GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -536,6 +536,8 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
  * the query's own words; a form whose stem is common ("retriever" stems to retriev-, as in
  * "retrieval"; "discriminator" to discrimin-, as in "discriminative"; "multimodal"; "language
  * model" for natural language processing) says less about the area than its name suggests.
+ * A multi-word form is a fixed term: an occurrence across punctuation, or across a stop word where
+ * the form has none, is not the form ("class of meaning-preserving" is no "class means").
  */
 function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
   const typed = scorer.info(leaf.patterns[0]);
@@ -547,11 +549,17 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     const index = doc[f];
     // [start, weight] of every occurrence; where forms overlap at one start, the most specific counts.
     const found: number[] = [];
+    const cues = index.cues;
     for (let a = 0; a < alts.length; a++) {
       const o = altOccurrences(alts[a], index);
       if (o.length === 0) continue;
       const w = altIdf && own > 0 ? Math.min(1, altIdf[a] / own) : 1;
-      for (let i = 0; i < o.length; i += 2) found.push(o[i], w);
+      for (let i = 0; i < o.length; i += 2) {
+        // A form written as adjacent words is a fixed term: it does not span a stop word or
+        // punctuation ("class of meaning-preserving" is no "class means").
+        if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], formGaps(p)[a])) continue;
+        found.push(o[i], w);
+      }
     }
     if (found.length === 0) continue;
     let weighted = 0;
@@ -564,6 +572,36 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     tf += scorer.fieldWeight(f, index) * weighted;
   }
   return tf > 0 ? sat(tf) : 0;
+}
+
+/**
+ * Whether punctuation separates two of the positions start..end, or a stop word where the form
+ * itself has none (`gaps`: bit k set when the form has a stop word before its k-th word, as
+ * "text-to-image" before "image").
+ */
+function foreignGap(cues: Uint8Array, start: number, end: number, gaps: number): boolean {
+  for (let i = start + 1; i <= end; i++) {
+    const c = cues[i];
+    if (c & PUNCT_BEFORE) return true;
+    if (c & GAP_BEFORE && !(i - start < 31 && gaps & (1 << (i - start)))) return true;
+  }
+  return false;
+}
+
+const gapCache = new WeakMap<Pattern, Int32Array>();
+/** Per spelling of a related-forms pattern: where its own text has a stop word (bit k: before its k-th word). */
+function formGaps(p: Pattern): Int32Array {
+  let gaps = gapCache.get(p);
+  if (gaps) return gaps;
+  const texts = p.slots[0].altText;
+  gaps = new Int32Array(texts.length);
+  for (let a = 0; a < texts.length; a++) {
+    let mask = 0;
+    scanTokens(texts[a], 0, () => undefined, undefined, (k, punctuation) => (mask |= !punctuation && k < 31 ? 1 << k : 0));
+    gaps[a] = mask;
+  }
+  gapCache.set(p, gaps);
+  return gaps;
 }
 
 /** The sub-phrase's saturated, field-weighted phrase frequency times its association with the whole phrase. */

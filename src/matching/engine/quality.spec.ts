@@ -63,6 +63,25 @@ describe('concept families (soft evidence)', () => {
     expect(ids(result)).toEqual([verbatim.id, specific.id]);
   });
 
+  it('does not read a related form across a stop word or punctuation', () => {
+    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution', 'text-to-image', 'graph-to-sequence'] }]);
+    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
+    const tight = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
+    // The same stems, but "entity of resolution" and "text, images" are not the fixed terms.
+    const stopWord = paper('Faster joins', 'We measure the entity of resolution for census data.');
+    const comma = paper('Faster joins', 'We present an algorithm for census text, images and tables.');
+    const papers = [...bg, verbatim, tight, stopWord, comma];
+    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
+    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+    expect(ids(result)).toEqual([verbatim.id, tight.id]);
+    // A form written with a stop word ("text-to-image") still matches itself and its spaced spelling.
+    const hyphen = paper('Faster joins', 'We present a graph-to-sequence algorithm for census data.');
+    const spaced = paper('Faster joins', 'We present a graph to sequence algorithm for census data.');
+    const more = [...bg, verbatim, hyphen, spaced];
+    const again = matchPapers(topics, more, InMemoryStats.fromPapers(more)).get('t') ?? [];
+    expect(ids(again)).toEqual(expect.arrayContaining([hyphen.id, spaced.id]));
+  });
+
   it('drops related forms that stop words reduce to one generic word', () => {
     const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
     expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);

@@ -1,4 +1,4 @@
-import { LIST_AFTER, LIST_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
+import { GAP_BEFORE, LIST_AFTER, LIST_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
 
 const stems = (text: string) => tokenize(text).tokens.map((t) => (t.start === t.end ? t.stem : `${t.stem}@${t.start}-${t.end}`));
 
@@ -44,5 +44,13 @@ describe('tokenize', () => {
     // "and the distillation": a stop word between, so no cue on distillation.
     expect(cues.get(4)).toBeUndefined();
     expect(cues.get(0)).toBeUndefined();
+  });
+
+  it('marks the content tokens that a stop word or punctuation separates from the previous one (gaps)', () => {
+    const gaps: [number, boolean][] = [];
+    scanTokens('A class of meaning-preserving choices: text, images and data scaling, text-to-image.', 0, () => undefined, undefined, (p, punct) => gaps.push([p, punct]));
+    // positions: class 0, mean 1, preserv 2, choic 3, text 4, imag 5, data 6, scale 7, text 8, imag 9
+    expect(gaps).toEqual([[1, false], [4, true], [5, true], [6, false], [8, true], [9, false]]);
+    expect(GAP_BEFORE & (LIST_BEFORE | LIST_AFTER)).toBe(0);
   });
 });

@@ -82,6 +82,23 @@ const WORD_RE = /[a-z0-9]+(?:-[a-z0-9]+)*/g;
  */
 export const LIST_BEFORE = 1;
 export const LIST_AFTER = 2;
+/**
+ * A content token separated from the previous content token by more than a space or a hyphen: a
+ * stop word ("class of meaning", "computing an optimal") or punctuation ("data, scaling") lies
+ * between. A fixed term written as two adjacent words never spans such a gap (see `scanTokens`'s
+ * `gap` callback and the matcher's related forms).
+ */
+export const GAP_BEFORE = 4;
+/** With GAP_BEFORE: the gap holds punctuation ("text, images"), not only stop words. */
+export const PUNCT_BEFORE = 8;
+
+function blank(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
+}
 
 function hasComma(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (text.charCodeAt(i) === 44) return true;
@@ -90,7 +107,9 @@ function hasComma(text: string, from: number, to: number): boolean {
 
 /**
  * Scans a field's content tokens, calling `emit` for each: primary tokens (one per position) in
- * order, and joined compounds (spanning several positions) right after their parts.
+ * order, and joined compounds (spanning several positions) right after their parts. `cue` gets
+ * the enumeration cues, `gap` each position that a stop word or punctuation (`punctuation`)
+ * separates from the previous content token (inside a hyphenated compound, a dropped stop-word part).
  * Returns the number of positions used.
  */
 export function scanTokens(
@@ -98,6 +117,7 @@ export function scanTokens(
   firstPosition: number,
   emit: (stem: string, start: number, end: number, surface: string, joined: boolean) => void,
   cue?: (position: number, flags: number) => void,
+  gap?: (position: number, punctuation: boolean) => void,
 ): number {
   let pos = firstPosition;
   const norm = normalizeText(text);
@@ -108,8 +128,23 @@ export function scanTokens(
   let prevWord = '';
   let prevEnd = -1;
   let prevContent = false;
+  // For gaps: whether a stop word, or punctuation, came since the last content token, and where
+  // the last word (stop words included) ended.
+  let stopSince = false;
+  let punctSince = false;
+  let wordEnd = -1;
   while ((m = re.exec(norm)) !== null) {
     const word = m[0];
+    if (gap) {
+      if (wordEnd >= 0 && !blank(norm, wordEnd, m.index)) punctSince = true;
+      wordEnd = m.index + word.length;
+      if (word.indexOf('-') < 0 && STOP_WORDS.has(word)) stopSince = true;
+      else {
+        if (pos > firstPosition && (stopSince || punctSince)) gap(pos, punctSince);
+        stopSince = false;
+        punctSince = false;
+      }
+    }
     if (cue) {
       const comma = prevEnd >= 0 && hasComma(norm, prevEnd, m.index);
       if (prevContent && (comma || word === 'and' || word === 'or')) cue(pos - 1, LIST_AFTER);
@@ -127,8 +162,15 @@ export function scanTokens(
     const parts = word.split('-');
     const start = pos;
     let lastStem = '';
+    let dropped = false;
     for (const part of parts) {
-      if (STOP_WORDS.has(part)) continue;
+      if (STOP_WORDS.has(part)) {
+        dropped = true;
+        continue;
+      }
+      // "text-to-image": the stop word inside the compound is a gap too.
+      if (gap && dropped && pos > start) gap(pos, false);
+      dropped = false;
       lastStem = stemWord(part);
       emit(lastStem, pos, pos, part, false);
       pos++;
