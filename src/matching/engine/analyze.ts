@@ -1,4 +1,4 @@
-import { GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens, tokenize, Token } from './tokenize';
+import { GAP_BEFORE, PUNCT_BEFORE, scanTokens, tokenize, Token } from './tokenize';
 import type { EnginePaper } from './types';
 
 /** Occurrences of each stem in one field, as a flat [start, end, start, end, …] list sorted by start. */
@@ -49,7 +49,8 @@ function sortOccurrences(occ: Map<string, number[]>): void {
   }
 }
 
-export function analyzeField(text: string): FieldIndex {
+/** `listCues: false` leaves out the enumeration cues (a title's; the gaps are recorded either way). */
+export function analyzeField(text: string, { listCues = true }: { listCues?: boolean } = {}): FieldIndex {
   const occ = new Map<string, number[]>();
   let unsorted = false;
   let cueAt: number[] | undefined;
@@ -65,7 +66,7 @@ export function analyzeField(text: string): FieldIndex {
       if (list[list.length - 2] > start) unsorted = true;
       list.push(start, end);
     },
-    (position, flags) => (cueAt ??= []).push(position, flags),
+    listCues ? (position, flags) => (cueAt ??= []).push(position, flags) : undefined,
     (position, punctuation) => (cueAt ??= []).push(position, punctuation ? GAP_BEFORE | PUNCT_BEFORE : GAP_BEFORE),
   );
   if (unsorted) sortOccurrences(occ);
@@ -90,15 +91,9 @@ export function analyzePaper(paper: EnginePaper): AnalyzedPaper {
   // No enumeration cues in a title: a title that lists topics names what the paper is about
   // ("Pruning, Knowledge Distillation and Quantization: a Survey"), an abstract lists in passing.
   // Gaps are kept: a fixed term does not span a stop word in a title either.
-  const title = analyzeField(paper.title);
-  if (title.cues) {
-    let any = false;
-    for (let i = 0; i < title.cues.length; i++) any = (title.cues[i] &= ~(LIST_BEFORE | LIST_AFTER)) !== 0 || any;
-    if (!any) delete title.cues;
-  }
   return {
     id: paper.id,
-    title,
+    title: analyzeField(paper.title, { listCues: false }),
     abstract: analyzeField(paper.abstract),
     author: analyzeAuthors(paper.authors),
   };

@@ -123,22 +123,21 @@ export function scanTokens(
   const norm = normalizeText(text);
   const re = new RegExp(WORD_RE.source, 'g');
   let m: RegExpExecArray | null;
-  // For enumeration cues: the previous word (stop words included), where it ended, and whether it
-  // was a content word (then its last content token is at pos - 1).
-  let prevWord = '';
+  // Where the previous word (stop words included) ended.
   let prevEnd = -1;
+  // For enumeration cues: the previous word, and whether it was a content word (then its last
+  // content token is at pos - 1).
+  let prevWord = '';
   let prevContent = false;
-  // For gaps: whether a stop word, or punctuation, came since the last content token, and where
-  // the last word (stop words included) ended.
+  // For gaps: whether a stop word, or punctuation, came since the last content token.
   let stopSince = false;
   let punctSince = false;
-  let wordEnd = -1;
   while ((m = re.exec(norm)) !== null) {
     const word = m[0];
+    const stop = word.indexOf('-') < 0 && STOP_WORDS.has(word);
     if (gap) {
-      if (wordEnd >= 0 && !blank(norm, wordEnd, m.index)) punctSince = true;
-      wordEnd = m.index + word.length;
-      if (word.indexOf('-') < 0 && STOP_WORDS.has(word)) stopSince = true;
+      if (prevEnd >= 0 && !blank(norm, prevEnd, m.index)) punctSince = true;
+      if (stop) stopSince = true;
       else {
         if (pos > firstPosition && (stopSince || punctSince)) gap(pos, punctSince);
         stopSince = false;
@@ -148,13 +147,13 @@ export function scanTokens(
     if (cue) {
       const comma = prevEnd >= 0 && hasComma(norm, prevEnd, m.index);
       if (prevContent && (comma || word === 'and' || word === 'or')) cue(pos - 1, LIST_AFTER);
-      prevContent = !(word.indexOf('-') < 0 && STOP_WORDS.has(word));
+      prevContent = !stop;
       if (prevContent && (comma || prevWord === 'and' || prevWord === 'or')) cue(pos, LIST_BEFORE);
       prevWord = word;
-      prevEnd = m.index + word.length;
     }
+    prevEnd = m.index + word.length;
     if (word.indexOf('-') < 0) {
-      if (STOP_WORDS.has(word)) continue;
+      if (stop) continue;
       emit(stemWord(word), pos, pos, word, false);
       pos++;
       continue;
