@@ -1,4 +1,4 @@
-import { GAP_BEFORE, PUNCT_BEFORE, scanTokens, tokenize, Token } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, PUNCT_BEFORE, scanTokens, tokenize, Token } from './tokenize';
 import type { EnginePaper } from './types';
 
 /** Occurrences of each stem in one field, as a flat [start, end, start, end, …] list sorted by start. */
@@ -7,8 +7,8 @@ export interface FieldIndex {
   occ: Map<string, number[]>;
   /**
    * Cues by position (tokenize's LIST_BEFORE | LIST_AFTER enumeration cues, GAP_BEFORE where a stop
-   * word or punctuation separates a token from the previous one, with PUNCT_BEFORE for punctuation);
-   * absent when the field has none.
+   * word or punctuation separates a token from the previous one, with PUNCT_BEFORE for punctuation;
+   * BACKGROUND on the positions of an abstract's opening sentences); absent when the field has none.
    */
   cues?: Uint8Array;
 }
@@ -49,11 +49,16 @@ function sortOccurrences(occ: Map<string, number[]>): void {
   }
 }
 
-/** `listCues: false` leaves out the enumeration cues (a title's; the gaps are recorded either way). */
+/**
+ * `listCues: false` leaves out the enumeration cues and the BACKGROUND marks of the opening
+ * sentences (a title's; the gaps are recorded either way).
+ */
 export function analyzeField(text: string, { listCues = true }: { listCues?: boolean } = {}): FieldIndex {
   const occ = new Map<string, number[]>();
   let unsorted = false;
   let cueAt: number[] | undefined;
+  let opening: number[] | undefined;
+  let opened = false;
   const length = scanTokens(
     text ?? '',
     0,
@@ -68,6 +73,19 @@ export function analyzeField(text: string, { listCues = true }: { listCues?: boo
     },
     listCues ? (position, flags) => (cueAt ??= []).push(position, flags) : undefined,
     (position, punctuation) => (cueAt ??= []).push(position, punctuation ? GAP_BEFORE | PUNCT_BEFORE : GAP_BEFORE),
+    listCues
+      ? (from, to, own) => {
+          // The opening: the sentences before the first one that speaks of the paper's own work,
+          // marked once that sentence comes (an abstract with none has no opening to tell).
+          if (opened) return;
+          if (!own) {
+            (opening ??= []).push(from, to);
+            return;
+          }
+          opened = true;
+          if (opening) for (let k = 0; k < opening.length; k += 2) for (let i = opening[k]; i < opening[k + 1]; i++) (cueAt ??= []).push(i, BACKGROUND);
+        }
+      : undefined,
   );
   if (unsorted) sortOccurrences(occ);
   if (!cueAt) return { length, occ };

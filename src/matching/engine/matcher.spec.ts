@@ -232,6 +232,30 @@ describe('matching engine', () => {
     );
   });
 
+  it('reads a phrase as a list item when one word written before it opens the item, not two or an apposition', () => {
+    const users = [0, 1, 2].map((i) => paper(`Compression ${i}`, 'We use tensor sketching to compress weights.'));
+    // "…, sparse tensor sketching, …": the phrase is the head of a middle item.
+    const headed = paper('Smaller vision models', 'We compare quantization, sparse tensor sketching, and distillation for compressing vision models.');
+    const stated = paper('Smaller vision models', 'We compare quantization with sparse tensor sketching to distillation for compressing vision models.');
+    const result = run('tensor sketching', [...bg, ...users, headed, stated]);
+    const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
+    expect(score(headed.id)).toBeGreaterThan(0);
+    expect(score(headed.id)).toBeLessThan(score(stated.id));
+  });
+
+  it('does not read a sentence adverbial or an apposition as a list', () => {
+    // Two words between the comma and the phrase: "However, unlike standard tensor sketching, …".
+    expectScoredAlike(
+      paper('Smaller vision models', 'However, unlike standard tensor sketching, our method compresses vision models.'),
+      paper('Smaller vision models', 'However unlike standard tensor sketching our method compresses vision models.'),
+    );
+    // A stop word opens the apposition: "…, a sparse tensor sketching, …".
+    expectScoredAlike(
+      paper('Smaller vision models', 'We compare quantization, a sparse tensor sketching, and distillation of vision models.'),
+      paper('Smaller vision models', 'We compare quantization a sparse tensor sketching and distillation of vision models.'),
+    );
+  });
+
   it('reads "X and Y" or a lone comma after a phrase as no enumeration unless a separator also precedes it', () => {
     expectScoredAlike(
       paper('Smaller vision models', 'Tensor sketching, as we show, compresses the weights of vision models well.'),

@@ -2,7 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
-import { GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -26,6 +26,17 @@ export const TITLE_B = 0.3;
 export const ABSTRACT_B = 0.75;
 export const PHRASE_WEIGHT = 1;
 export const MEMBERSHIP = 0.5;
+/**
+ * What an occurrence of a related form counts for in the abstract's opening (tokenize's
+ * BACKGROUND: the sentences before the first that speaks of the paper's own work), relative to one
+ * elsewhere: half. A method the opening names to set the scene ("… affects the starting conditions
+ * for reinforcement learning from human feedback (RLHF)"; "Common memory-reduction approaches, such
+ * as low-rank adaptation (LoRA), …") is the field the paper stands in, not what it does; from the
+ * first "we" on, the abstract says what the paper does ("we use head attribution to identify
+ * individual attention heads"). Only related forms: the query's own words in an opening name the
+ * topic itself ("Diffusion models have …"), which the paper then calls "our method".
+ */
+export const BACKGROUND_WEIGHT = 0.5;
 /**
  * Feedback ranking: a sent paper's score is multiplied by 1 + FEEDBACK_LIFT × min(2, its similarity
  * to the topic's confident matches in units of their own level), i.e. by at most 1.5.
@@ -431,12 +442,20 @@ function patternRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
 }
 
 /**
- * Whether the span start..end is a middle item of an enumeration: a comma, "and" or "or" right
- * before and right after it ("experiments on supervised fine-tuning, direct preference optimization,
- * and continual learning": direct preference optimization; "(e.g., network pruning and probing)").
+ * Whether the span start..end is a middle item of an enumeration, or the head of one: a comma,
+ * "and" or "or" right after it, and one right before it or right before the one word written next
+ * to it ("(e.g., network pruning and probing)"; "experiments on supervised fine-tuning, direct
+ * preference optimization, and continual learning": preference optimization, as the head of the
+ * item "direct preference optimization"; "image classification, image self-supervised learning,
+ * machine translation"). One word only: further back, the separator is more often a sentence
+ * adverbial's ("However, unlike standard preference optimization, the model …"); a stop word or
+ * punctuation before that word ("…, a new preference optimization, and …") makes no item either.
  */
 function enumerated(cues: Uint8Array, start: number, end: number): boolean {
-  return (cues[start] & LIST_BEFORE) !== 0 && (cues[end] & LIST_AFTER) !== 0;
+  if ((cues[end] & LIST_AFTER) === 0) return false;
+  const c = cues[start];
+  if (c & LIST_BEFORE) return true;
+  return start > 0 && (c & GAP_BEFORE) === 0 && (cues[start - 1] & LIST_BEFORE) !== 0;
 }
 
 function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): number {
@@ -558,7 +577,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
         if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], formGaps(p)[a])) continue;
-        found.push(o[i], w);
+        found.push(o[i], cues !== undefined && cues[o[i]] & BACKGROUND ? w * BACKGROUND_WEIGHT : w);
       }
     }
     if (found.length === 0) continue;

@@ -82,6 +82,29 @@ describe('concept families (soft evidence)', () => {
     expect(ids(again)).toEqual(expect.arrayContaining([hyphen.id, spaced.id]));
   });
 
+  it('counts a related form in the abstract\'s opening half: the scene the paper is set in, not what it does', () => {
+    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution'] }]);
+    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
+    // The same sentences; only which comes first differs.
+    const opening = paper('Faster joins', 'Entity resolution matters. We present census tools.');
+    const own = paper('Faster joins', 'Census matters. We present entity resolution tools.');
+    // After the first sentence about the paper's work, an impersonal sentence describes that work.
+    const later = paper('Faster joins', 'We present census tools. They do entity resolution.');
+    // The query's own words set the scene of the papers about the topic: they count in full anywhere.
+    const verbatimOpening = paper('Faster joins', 'Record linkage matters. We present census tools.');
+    // No sentence speaks of the paper's own work: no opening can be told from the rest.
+    const impersonal = paper('Faster joins', 'Census matters. Entity resolution tools are presented.');
+    const papers = [...bg, verbatim, opening, own, later, verbatimOpening, impersonal];
+    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
+    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+    expect(ids(result).sort()).toEqual([verbatim.id, own.id, later.id, verbatimOpening.id, impersonal.id].sort());
+    // In the title the form counts in full, whatever the abstract says.
+    const titled = paper('Entity resolution for census', 'Census matters. We present census tools.');
+    const more = [...bg, verbatim, opening, titled];
+    const again = matchPapers(topics, more, InMemoryStats.fromPapers(more)).get('t') ?? [];
+    expect(ids(again)).toEqual([verbatim.id, titled.id]);
+  });
+
   it('drops related forms that stop words reduce to one generic word', () => {
     const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
     expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);

@@ -1,4 +1,5 @@
-import { GAP_BEFORE, LIST_AFTER, LIST_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
+import { analyzeField, analyzePaper } from './analyze';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
 
 const stems = (text: string) => tokenize(text).tokens.map((t) => (t.start === t.end ? t.stem : `${t.stem}@${t.start}-${t.end}`));
 
@@ -52,5 +53,35 @@ describe('tokenize', () => {
     // positions: class 0, mean 1, preserv 2, choic 3, text 4, imag 5, data 6, scale 7, text 8, imag 9
     expect(gaps).toEqual([[1, false], [4, true], [5, true], [6, false], [8, true], [9, false]]);
     expect(GAP_BEFORE & (LIST_BEFORE | LIST_AFTER)).toBe(0);
+  });
+
+  it('reports sentences with whether they speak of the paper\'s own work, not ending one at "e.g." or "et al."', () => {
+    const sentences: [number, number, boolean][] = [];
+    scanTokens(
+      'Pruning (e.g. magnitude pruning) is common, as Han et al. showed. In this paper, sparse models are trained! Why? Our method wins. 0.5 GB suffice.',
+      0,
+      () => undefined,
+      undefined,
+      undefined,
+      (from, to, own) => sentences.push([from, to, own]),
+    );
+    // positions: prune 0, e 1, g 2, magnitud 3, prune 4, common 5, han 6, et 7, al 8, show 9 | paper 10,
+    // spars 11, model 12, train 13 | why 14 | method 15, win 16 | 0 17, 5 18, gb 19, suffic 20
+    expect(sentences).toEqual([[0, 10, false], [10, 14, true], [14, 15, false], [15, 17, true], [17, 21, false]]);
+  });
+
+  it('marks the positions of an abstract\'s opening, before its first sentence about the paper\'s own work, as BACKGROUND', () => {
+    const f = analyzeField('Pruning is common. Sparse models are small. We prune weights. Sparse models win.');
+    // positions: prune 0, common 1 | spars 2, model 3, small 4 | prune 5, weight 6 | spars 7, model 8, win 9
+    const marked = Array.from({ length: f.length }, (_, i) => ((f.cues?.[i] ?? 0) & BACKGROUND) !== 0);
+    expect(marked).toEqual([true, true, true, true, true, false, false, false, false, false]);
+    expect(BACKGROUND & (GAP_BEFORE | PUNCT_BEFORE | LIST_BEFORE | LIST_AFTER)).toBe(0);
+    // No sentence about the paper's own work: nothing can be told apart, nothing is marked.
+    const background = (cues: Uint8Array | undefined) => (cues ?? []).some((c) => (c & BACKGROUND) !== 0);
+    expect(background(analyzeField('Pruning is common. Sparse models are small.').cues)).toBe(false);
+    // Titles are what the paper is about: never marked.
+    const p = analyzePaper({ id: 'x', title: 'Pruning is common. We prune.', abstract: '' });
+    expect(background(p.title.cues)).toBe(false);
+    expect(background(analyzePaper({ id: 'y', title: '', abstract: 'Pruning is common. We prune.' }).abstract.cues)).toBe(true);
   });
 });

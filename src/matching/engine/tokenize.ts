@@ -91,6 +91,34 @@ export const LIST_AFTER = 2;
 export const GAP_BEFORE = 4;
 /** With GAP_BEFORE: the gap holds punctuation ("text, images"), not only stop words. */
 export const PUNCT_BEFORE = 8;
+/**
+ * A position in an abstract's opening: the sentences before the first one that speaks of the
+ * paper's own work ("we", "our", "us", "this paper / work / study …"; see `scanTokens`' `sentence`
+ * callback and `analyzeField`). Abstracts open by setting the scene ("In-context learning is a
+ * powerful emergent ability in transformer models."; "It covers pretraining, supervised fine-tuning,
+ * and affects the starting conditions for reinforcement learning from human feedback (RLHF).").
+ */
+export const BACKGROUND = 16;
+
+/** Words that make a sentence speak of the paper's own work. */
+const OWN_WORDS: ReadonlySet<string> = new Set(['we', 'our', 'ours', 'us', 'ourselves']);
+/** "this / the present …" + one of these speaks of the paper too. */
+const OWN_NOUNS: ReadonlySet<string> = new Set(
+  'paper work study article letter note manuscript thesis report survey chapter tutorial'.split(' '),
+);
+/** A full stop after these words ends an abbreviation, not a sentence ("e.g.", "et al.", "Fig."). */
+const ABBREVIATIONS: ReadonlySet<string> = new Set('al vs cf fig figs eq eqs approx resp ref refs sec no'.split(' '));
+
+/** Whether text[from, to) ends a sentence: a full stop, "!" or "?" followed by white space. */
+function endsSentence(text: string, from: number, to: number): boolean {
+  let stop = false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 || c === 33 || c === 63) stop = true;
+    else if (stop && (c === 32 || c === 9 || c === 10 || c === 13)) return true;
+  }
+  return false;
+}
 
 function blank(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
@@ -110,6 +138,9 @@ function hasComma(text: string, from: number, to: number): boolean {
  * order, and joined compounds (spanning several positions) right after their parts. `cue` gets
  * the enumeration cues, `gap` each position that a stop word or punctuation (`punctuation`)
  * separates from the previous content token (inside a hyphenated compound, a dropped stop-word part).
+ * `sentence` gets each sentence as the positions [from, to) and whether it speaks of the paper's
+ * own work (see BACKGROUND); a sentence ends at ".", "!" or "?" before white space, except after a
+ * single letter ("e.g.", "i.e.", initials) or a common abbreviation ("et al.", "Fig.").
  * Returns the number of positions used.
  */
 export function scanTokens(
@@ -118,6 +149,7 @@ export function scanTokens(
   emit: (stem: string, start: number, end: number, surface: string, joined: boolean) => void,
   cue?: (position: number, flags: number) => void,
   gap?: (position: number, punctuation: boolean) => void,
+  sentence?: (from: number, to: number, own: boolean) => void,
 ): number {
   let pos = firstPosition;
   const norm = normalizeText(text);
@@ -132,9 +164,22 @@ export function scanTokens(
   // For gaps: whether a stop word, or punctuation, came since the last content token.
   let stopSince = false;
   let punctSince = false;
+  // For sentences: where the current one starts, whether it speaks of the paper, the previous word.
+  let sentenceStart = pos;
+  let own = false;
+  let lastWord = '';
   while ((m = re.exec(norm)) !== null) {
     const word = m[0];
     const stop = word.indexOf('-') < 0 && STOP_WORDS.has(word);
+    if (sentence) {
+      if (prevEnd >= 0 && lastWord.length > 1 && !ABBREVIATIONS.has(lastWord) && endsSentence(norm, prevEnd, m.index)) {
+        if (pos > sentenceStart) sentence(sentenceStart, pos, own);
+        sentenceStart = pos;
+        own = false;
+      }
+      if (OWN_WORDS.has(word) || (OWN_NOUNS.has(word) && (lastWord === 'this' || lastWord === 'present'))) own = true;
+      lastWord = word;
+    }
     if (gap) {
       if (prevEnd >= 0 && !blank(norm, prevEnd, m.index)) punctSince = true;
       if (stop) stopSince = true;
@@ -186,6 +231,7 @@ export function scanTokens(
       pos++;
     }
   }
+  if (sentence && pos > sentenceStart) sentence(sentenceStart, pos, own);
   return pos - firstPosition;
 }
 
