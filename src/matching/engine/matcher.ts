@@ -2,7 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
-import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PUNCT_BEFORE, scanTokens } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -27,16 +27,20 @@ export const ABSTRACT_B = 0.75;
 export const PHRASE_WEIGHT = 1;
 export const MEMBERSHIP = 0.5;
 /**
- * What an occurrence of a related form counts for in the abstract's opening (tokenize's
- * BACKGROUND: the sentences before the first that speaks of the paper's own work), relative to one
- * elsewhere: half. A method the opening names to set the scene ("… affects the starting conditions
- * for reinforcement learning from human feedback (RLHF)"; "Common memory-reduction approaches, such
- * as low-rank adaptation (LoRA), …") is the field the paper stands in, not what it does; from the
- * first "we" on, the abstract says what the paper does ("we use head attribution to identify
- * individual attention heads"). Only related forms: the query's own words in an opening name the
- * topic itself ("Diffusion models have …"), which the paper then calls "our method".
+ * What an occurrence of a related form counts for where an abstract names it in passing, relative to
+ * one elsewhere: half. In passing means
+ * - in the abstract's opening (tokenize's BACKGROUND: the sentences before the first that speaks of
+ *   the paper's own work). A method the opening names to set the scene ("… affects the starting
+ *   conditions for reinforcement learning from human feedback (RLHF)"; "Common memory-reduction
+ *   approaches, such as low-rank adaptation (LoRA), …") is the field the paper stands in, not what
+ *   it does; from the first "we" on, the abstract says what the paper does ("we use head
+ *   attribution to identify individual attention heads").
+ * - in a parenthetical aside: parentheses that hold other words too ("(e.g., word tokens for ViT)",
+ *   "(unlike, say, with lottery tickets)"), not the abbreviation of what precedes them ("(LoRA)").
+ * Only related forms: the query's own words in an opening name the paper's topic ("Diffusion
+ * models have …"), which its later sentences call "our method".
  */
-export const BACKGROUND_WEIGHT = 0.5;
+export const PASSING_WEIGHT = 0.5;
 /**
  * Feedback ranking: a sent paper's score is multiplied by 1 + FEEDBACK_LIFT × min(2, its similarity
  * to the topic's confident matches in units of their own level), i.e. by at most 1.5.
@@ -577,7 +581,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
         if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], formGaps(p)[a])) continue;
-        found.push(o[i], cues !== undefined && cues[o[i]] & BACKGROUND ? w * BACKGROUND_WEIGHT : w);
+        found.push(o[i], cues !== undefined && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w);
       }
     }
     if (found.length === 0) continue;
@@ -591,6 +595,16 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     tf += scorer.fieldWeight(f, index) * weighted;
   }
   return tf > 0 ? sat(tf) : 0;
+}
+
+/**
+ * Whether the occurrence start..end is named in passing (see PASSING_WEIGHT): in the abstract's
+ * opening, or inside parentheses with other words (a parenthesized word right before or after it).
+ */
+function inPassing(cues: Uint8Array, start: number, end: number): boolean {
+  const c = cues[start];
+  if (c & BACKGROUND) return true;
+  return (c & PARENTHESIZED) !== 0 && ((start > 0 && (cues[start - 1] & PARENTHESIZED) !== 0) || (cues[end + 1] & PARENTHESIZED) !== 0);
 }
 
 /**

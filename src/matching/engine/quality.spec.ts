@@ -105,6 +105,22 @@ describe('concept families (soft evidence)', () => {
     expect(ids(again)).toEqual([verbatim.id, titled.id]);
   });
 
+  it('counts a related form in a parenthetical aside half, not the abbreviation of what precedes it', () => {
+    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution', 'ER'] }]);
+    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
+    const aside = paper('Faster joins', 'Census tools (say entity resolution).');
+    const stated = paper('Faster joins', 'Census tools, say entity resolution.');
+    // "(ER)" holds nothing but the form: the abbreviation of the words before it, counted in full.
+    const defined = paper('Faster joins', 'Census tools for entity resolution (ER).');
+    const papers = [...bg, verbatim, aside, stated, defined];
+    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
+    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+    expect(ids(result).sort()).toEqual([verbatim.id, stated.id, defined.id].sort());
+    const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
+    // The definition is two mentions, the sentence one.
+    expect(score(defined.id)).toBeGreaterThan(score(stated.id));
+  });
+
   it('drops related forms that stop words reduce to one generic word', () => {
     const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
     expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);

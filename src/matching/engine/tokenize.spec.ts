@@ -1,5 +1,5 @@
 import { analyzeField, analyzePaper } from './analyze';
-import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PUNCT_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PUNCT_BEFORE, scanTokens, stemWord, tokenize } from './tokenize';
 
 const stems = (text: string) => tokenize(text).tokens.map((t) => (t.start === t.end ? t.stem : `${t.stem}@${t.start}-${t.end}`));
 
@@ -83,5 +83,15 @@ describe('tokenize', () => {
     const p = analyzePaper({ id: 'x', title: 'Pruning is common. We prune.', abstract: '' });
     expect(background(p.title.cues)).toBe(false);
     expect(background(analyzePaper({ id: 'y', title: '', abstract: 'Pruning is common. We prune.' }).abstract.cues)).toBe(true);
+  });
+
+  it('marks the content tokens inside parentheses, closing any left open at the end of a sentence', () => {
+    const inside: number[] = [];
+    scanTokens('Sparse models (e.g., pruned (twice) nets) win (see Fig. 2. Dense models lose.', 0, () => undefined, (p, f) => {
+      if (f & PARENTHESIZED) inside.push(p);
+    });
+    // positions: spars 0, model 1, e 2, g 3, prune 4, twice 5, net 6, win 7, see 8, fig 9, 2 10 | dens 11, model 12, lose 13
+    expect(inside).toEqual([2, 3, 4, 5, 6, 8, 9, 10]);
+    expect(PARENTHESIZED & (BACKGROUND | GAP_BEFORE | PUNCT_BEFORE | LIST_BEFORE | LIST_AFTER)).toBe(0);
   });
 });

@@ -99,6 +99,12 @@ export const PUNCT_BEFORE = 8;
  * and affects the starting conditions for reinforcement learning from human feedback (RLHF).").
  */
 export const BACKGROUND = 16;
+/**
+ * A content position inside parentheses, in a field with enumeration cues (an abstract): "(e.g.,
+ * LoRA and adapters)", "(unlike, say, with lottery tickets)", "(LLMs)". Reset at the end of a
+ * sentence, so that an unclosed parenthesis does not run on.
+ */
+export const PARENTHESIZED = 32;
 
 /** Words that make a sentence speak of the paper's own work. */
 const OWN_WORDS: ReadonlySet<string> = new Set(['we', 'our', 'ours', 'us', 'ourselves']);
@@ -108,6 +114,13 @@ const OWN_NOUNS: ReadonlySet<string> = new Set(
 );
 /** A full stop after these words ends an abbreviation, not a sentence ("e.g.", "et al.", "Fig."). */
 const ABBREVIATIONS: ReadonlySet<string> = new Set('al vs cf fig figs eq eqs approx resp ref refs sec no'.split(' '));
+
+/** A single letter: "e.g.", "i.e." and initials ("J. Smith") end no sentence; a number may ("in Section 2."). */
+function initial(word: string): boolean {
+  if (word.length !== 1) return false;
+  const c = word.charCodeAt(0);
+  return c >= 97 && c <= 122;
+}
 
 /** Whether text[from, to) ends a sentence: a full stop, "!" or "?" followed by white space. */
 function endsSentence(text: string, from: number, to: number): boolean {
@@ -138,9 +151,10 @@ function hasComma(text: string, from: number, to: number): boolean {
  * order, and joined compounds (spanning several positions) right after their parts. `cue` gets
  * the enumeration cues, `gap` each position that a stop word or punctuation (`punctuation`)
  * separates from the previous content token (inside a hyphenated compound, a dropped stop-word part).
+ * `cue` also gets PARENTHESIZED for each content token inside parentheses.
  * `sentence` gets each sentence as the positions [from, to) and whether it speaks of the paper's
  * own work (see BACKGROUND); a sentence ends at ".", "!" or "?" before white space, except after a
- * single letter ("e.g.", "i.e.", initials) or a common abbreviation ("et al.", "Fig.").
+ * single letter ("e.g.", "i.e.", initials; a number does end one) or a common abbreviation ("et al.", "Fig.").
  * Returns the number of positions used.
  */
 export function scanTokens(
@@ -167,15 +181,18 @@ export function scanTokens(
   // For sentences: where the current one starts, whether it speaks of the paper, the previous word.
   let sentenceStart = pos;
   let own = false;
+  // For parenthesized positions: how many parentheses are open.
+  let depth = 0;
   let lastWord = '';
   while ((m = re.exec(norm)) !== null) {
     const word = m[0];
     const stop = word.indexOf('-') < 0 && STOP_WORDS.has(word);
-    if (sentence) {
-      if (prevEnd >= 0 && lastWord.length > 1 && !ABBREVIATIONS.has(lastWord) && endsSentence(norm, prevEnd, m.index)) {
-        if (pos > sentenceStart) sentence(sentenceStart, pos, own);
+    if (sentence || cue) {
+      if (prevEnd >= 0 && !initial(lastWord) && !ABBREVIATIONS.has(lastWord) && endsSentence(norm, prevEnd, m.index)) {
+        if (sentence && pos > sentenceStart) sentence(sentenceStart, pos, own);
         sentenceStart = pos;
         own = false;
+        depth = 0;
       }
       if (OWN_WORDS.has(word) || (OWN_NOUNS.has(word) && (lastWord === 'this' || lastWord === 'present'))) own = true;
       lastWord = word;
@@ -190,6 +207,12 @@ export function scanTokens(
       }
     }
     if (cue) {
+      for (let i = prevEnd < 0 ? 0 : prevEnd; i < m.index; i++) {
+        const c = norm.charCodeAt(i);
+        if (c === 40) depth++;
+        else if (c === 41 && depth > 0) depth--;
+      }
+      if (depth > 0 && !stop) cue(pos, PARENTHESIZED);
       const comma = prevEnd >= 0 && hasComma(norm, prevEnd, m.index);
       if (prevContent && (comma || word === 'and' || word === 'or')) cue(pos - 1, LIST_AFTER);
       prevContent = !stop;
