@@ -50,41 +50,36 @@ describe('concept families (soft evidence)', () => {
     expect(ids(run('LoRA', [...bg, adapters, lora]))).toEqual([lora.id]);
   });
 
+  /** "record linkage" over `papers`, with a family that relates `related` to it. */
+  const linkage = (related: string[], papers: EnginePaper[]) => {
+    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, buildConcepts([{ concept: ['record linkage'], related }]));
+    return matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+  };
+  const linked = paper('Record linkage at scale', 'We study record linkage for census data.');
+
   it('counts a related form by how specific it is next to the query', () => {
-    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution', 'matching'] }]);
     // "matching" is common in this collection, "entity resolution" as rare as "record linkage".
     const matchingWork = Array.from({ length: 8 }, (_, i) => paper(`Graph study ${i}`, 'We study graph matching on images.'));
-    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
     const specific = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
     const generic = paper('Faster joins', 'We present a matching algorithm for census data.');
-    const papers = [...bg, ...matchingWork, verbatim, specific, generic];
-    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
-    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
-    expect(ids(result)).toEqual([verbatim.id, specific.id]);
+    const result = linkage(['entity resolution', 'matching'], [...bg, ...matchingWork, linked, specific, generic]);
+    expect(ids(result)).toEqual([linked.id, specific.id]);
   });
 
   it('does not read a related form across a stop word or punctuation', () => {
-    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution', 'text-to-image', 'graph-to-sequence'] }]);
-    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
+    const related = ['entity resolution', 'text-to-image', 'graph-to-sequence'];
     const tight = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
     // The same stems, but "entity of resolution" and "text, images" are not the fixed terms.
     const stopWord = paper('Faster joins', 'We measure the entity of resolution for census data.');
     const comma = paper('Faster joins', 'We present an algorithm for census text, images and tables.');
-    const papers = [...bg, verbatim, tight, stopWord, comma];
-    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
-    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
-    expect(ids(result)).toEqual([verbatim.id, tight.id]);
+    expect(ids(linkage(related, [...bg, linked, tight, stopWord, comma]))).toEqual([linked.id, tight.id]);
     // A form written with a stop word ("text-to-image") still matches itself and its spaced spelling.
     const hyphen = paper('Faster joins', 'We present a graph-to-sequence algorithm for census data.');
     const spaced = paper('Faster joins', 'We present a graph to sequence algorithm for census data.');
-    const more = [...bg, verbatim, hyphen, spaced];
-    const again = matchPapers(topics, more, InMemoryStats.fromPapers(more)).get('t') ?? [];
-    expect(ids(again)).toEqual(expect.arrayContaining([hyphen.id, spaced.id]));
+    expect(ids(linkage(related, [...bg, linked, hyphen, spaced]))).toEqual(expect.arrayContaining([hyphen.id, spaced.id]));
   });
 
   it('counts a related form in the abstract\'s opening half: the scene the paper is set in, not what it does', () => {
-    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution'] }]);
-    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
     // The same sentences; only which comes first differs.
     const opening = paper('Faster joins', 'Entity resolution matters. We present census tools.');
     const own = paper('Faster joins', 'Census matters. We present entity resolution tools.');
@@ -94,28 +89,20 @@ describe('concept families (soft evidence)', () => {
     const verbatimOpening = paper('Faster joins', 'Record linkage matters. We present census tools.');
     // No sentence speaks of the paper's own work: no opening can be told from the rest.
     const impersonal = paper('Faster joins', 'Census matters. Entity resolution tools are presented.');
-    const papers = [...bg, verbatim, opening, own, later, verbatimOpening, impersonal];
-    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
-    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
-    expect(ids(result).sort()).toEqual([verbatim.id, own.id, later.id, verbatimOpening.id, impersonal.id].sort());
+    const result = linkage(['entity resolution'], [...bg, linked, opening, own, later, verbatimOpening, impersonal]);
+    expect(ids(result).sort()).toEqual([linked.id, own.id, later.id, verbatimOpening.id, impersonal.id].sort());
     // In the title the form counts in full, whatever the abstract says.
     const titled = paper('Entity resolution for census', 'Census matters. We present census tools.');
-    const more = [...bg, verbatim, opening, titled];
-    const again = matchPapers(topics, more, InMemoryStats.fromPapers(more)).get('t') ?? [];
-    expect(ids(again)).toEqual([verbatim.id, titled.id]);
+    expect(ids(linkage(['entity resolution'], [...bg, linked, opening, titled]))).toEqual([linked.id, titled.id]);
   });
 
   it('counts a related form in a parenthetical aside half, not the abbreviation of what precedes it', () => {
-    const concepts = buildConcepts([{ concept: ['record linkage'], related: ['entity resolution', 'ER'] }]);
-    const verbatim = paper('Record linkage at scale', 'We study record linkage for census data.');
     const aside = paper('Faster joins', 'Census tools (say entity resolution).');
     const stated = paper('Faster joins', 'Census tools, say entity resolution.');
     // "(ER)" holds nothing but the form: the abbreviation of the words before it, counted in full.
     const defined = paper('Faster joins', 'Census tools for entity resolution (ER).');
-    const papers = [...bg, verbatim, aside, stated, defined];
-    const topics = compileTopics([{ id: 't', query: 'record linkage' }], undefined, concepts);
-    const result = matchPapers(topics, papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
-    expect(ids(result).sort()).toEqual([verbatim.id, stated.id, defined.id].sort());
+    const result = linkage(['entity resolution', 'ER'], [...bg, linked, aside, stated, defined]);
+    expect(ids(result).sort()).toEqual([linked.id, stated.id, defined.id].sort());
     const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
     // The definition is two mentions, the sentence one.
     expect(score(defined.id)).toBeGreaterThan(score(stated.id));
