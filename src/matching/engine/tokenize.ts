@@ -72,7 +72,33 @@ export function stemWord(word: string): string {
   return s;
 }
 
-const WORD_RE = /[a-z0-9]+(?:-[a-z0-9]+)*/g;
+/** [a-z0-9], as a char code. */
+function wordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+}
+
+/** End of the word found by the last nextWord call. */
+let wordEnd = 0;
+
+/**
+ * Start of the next word of normalised text at or after `from` (a run of [a-z0-9], with further
+ * runs joined by single hyphens), with its end in wordEnd; -1 when none. Found by hand: a regular
+ * expression's exec makes a match array per word, a fair part of the garbage of analysing a batch.
+ */
+function nextWord(text: string, from: number): number {
+  const n = text.length;
+  let i = from;
+  while (i < n && !wordChar(text.charCodeAt(i))) i++;
+  if (i >= n) return -1;
+  const start = i;
+  while (i < n && wordChar(text.charCodeAt(i))) i++;
+  while (i + 1 < n && text.charCodeAt(i) === 45 && wordChar(text.charCodeAt(i + 1))) {
+    i += 2;
+    while (i < n && wordChar(text.charCodeAt(i))) i++;
+  }
+  wordEnd = i;
+  return start;
+}
 
 /**
  * Enumeration cues of a content token (see `scanTokens`'s `cue` callback): LIST_BEFORE when a comma
@@ -167,8 +193,6 @@ export function scanTokens(
 ): number {
   let pos = firstPosition;
   const norm = normalizeText(text);
-  const re = new RegExp(WORD_RE.source, 'g');
-  let m: RegExpExecArray | null;
   // Where the previous word (stop words included) ended.
   let prevEnd = -1;
   // For enumeration cues: the previous word, and whether it was a content word (then its last
@@ -184,11 +208,15 @@ export function scanTokens(
   // For parenthesized positions: how many parentheses are open.
   let depth = 0;
   let lastWord = '';
-  while ((m = re.exec(norm)) !== null) {
-    const word = m[0];
+  let next = 0;
+  for (;;) {
+    const at = nextWord(norm, next);
+    if (at < 0) break;
+    next = wordEnd;
+    const word = norm.slice(at, next);
     const stop = word.indexOf('-') < 0 && STOP_WORDS.has(word);
     if (sentence || cue) {
-      if (prevEnd >= 0 && !initial(lastWord) && !ABBREVIATIONS.has(lastWord) && endsSentence(norm, prevEnd, m.index)) {
+      if (prevEnd >= 0 && !initial(lastWord) && !ABBREVIATIONS.has(lastWord) && endsSentence(norm, prevEnd, at)) {
         if (sentence && pos > sentenceStart) sentence(sentenceStart, pos, own);
         sentenceStart = pos;
         own = false;
@@ -198,7 +226,7 @@ export function scanTokens(
       lastWord = word;
     }
     if (gap) {
-      if (prevEnd >= 0 && !blank(norm, prevEnd, m.index)) punctSince = true;
+      if (prevEnd >= 0 && !blank(norm, prevEnd, at)) punctSince = true;
       if (stop) stopSince = true;
       else {
         if (pos > firstPosition && (stopSince || punctSince)) gap(pos, punctSince);
@@ -207,19 +235,19 @@ export function scanTokens(
       }
     }
     if (cue) {
-      for (let i = prevEnd < 0 ? 0 : prevEnd; i < m.index; i++) {
+      for (let i = prevEnd < 0 ? 0 : prevEnd; i < at; i++) {
         const c = norm.charCodeAt(i);
         if (c === 40) depth++;
         else if (c === 41 && depth > 0) depth--;
       }
       if (depth > 0 && !stop) cue(pos, PARENTHESIZED);
-      const comma = prevEnd >= 0 && hasComma(norm, prevEnd, m.index);
+      const comma = prevEnd >= 0 && hasComma(norm, prevEnd, at);
       if (prevContent && (comma || word === 'and' || word === 'or')) cue(pos - 1, LIST_AFTER);
       prevContent = !stop;
       if (prevContent && (comma || prevWord === 'and' || prevWord === 'or')) cue(pos, LIST_BEFORE);
       prevWord = word;
     }
-    prevEnd = m.index + word.length;
+    prevEnd = next;
     if (word.indexOf('-') < 0) {
       if (stop) continue;
       emit(stemWord(word), pos, pos, word, false);
