@@ -87,11 +87,12 @@ describe('tokenize', () => {
 
   it('marks the content tokens inside parentheses, closing any left open at the end of a sentence', () => {
     const inside: number[] = [];
-    scanTokens('Sparse models (e.g., pruned (twice) nets) win (see Fig. 2. Dense models lose.', 0, () => undefined, (p, f) => {
+    scanTokens('Sparse models (e.g., pruned (twice) low-rank nets) win (see Fig. 2. Dense models lose.', 0, () => undefined, (p, f) => {
       if (f & PARENTHESIZED) inside.push(p);
     });
-    // positions: spars 0, model 1, e 2, g 3, prune 4, twice 5, net 6, win 7, see 8, fig 9, 2 10 | dens 11, model 12, lose 13
-    expect(inside).toEqual([2, 3, 4, 5, 6, 8, 9, 10]);
+    // positions: spars 0, model 1, e 2, g 3, prune 4, twice 5, low 6, rank 7, net 8, win 9, see 10, fig 11,
+    // 2 12 | dens 13, model 14, lose 15 (and the joined "lowrank" over 6-7)
+    expect(inside).toEqual([2, 3, 4, 5, 6, 7, 8, 10, 11, 12]);
     expect(PARENTHESIZED & (BACKGROUND | GAP_BEFORE | PUNCT_BEFORE | LIST_BEFORE | LIST_AFTER)).toBe(0);
   });
 });

@@ -240,7 +240,6 @@ export function scanTokens(
         if (c === 40) depth++;
         else if (c === 41 && depth > 0) depth--;
       }
-      if (depth > 0 && !stop) cue(pos, PARENTHESIZED);
       const comma = prevEnd >= 0 && hasComma(norm, prevEnd, at);
       if (prevContent && (comma || word === 'and' || word === 'or')) cue(pos - 1, LIST_AFTER);
       prevContent = !stop;
@@ -248,8 +247,11 @@ export function scanTokens(
       prevWord = word;
     }
     prevEnd = next;
+    // Each content position of the word (every part of a compound) is inside the parentheses.
+    const parenthesized = cue !== undefined && depth > 0;
     if (word.indexOf('-') < 0) {
       if (stop) continue;
+      if (parenthesized) cue(pos, PARENTHESIZED);
       emit(stemWord(word), pos, pos, word, false);
       pos++;
       continue;
@@ -267,6 +269,7 @@ export function scanTokens(
       if (gap && dropped && pos > start) gap(pos, false);
       dropped = false;
       lastStem = stemWord(part);
+      if (parenthesized) cue(pos, PARENTHESIZED);
       emit(lastStem, pos, pos, part, false);
       pos++;
     }
@@ -278,6 +281,7 @@ export function scanTokens(
       if (!(pos - start === 1 && lastStem === stem)) emit(stem, start, pos - 1, word, true);
     } else {
       // Every part a stop word ("in-between"): keep the joined form as one token.
+      if (parenthesized) cue(pos, PARENTHESIZED);
       emit(stemWord(joinedWord), pos, pos, word, false);
       pos++;
     }
