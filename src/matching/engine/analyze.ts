@@ -8,7 +8,8 @@ export interface FieldIndex {
   /**
    * Cues by position (tokenize's LIST_BEFORE | LIST_AFTER enumeration cues, GAP_BEFORE where a stop
    * word or punctuation separates a token from the previous one, with PUNCT_BEFORE for punctuation;
-   * BACKGROUND on the positions of an abstract's opening sentences); absent when the field has none.
+   * BACKGROUND on the positions of an abstract's opening sentences, PARENTHESIZED on those inside
+   * parentheses); absent when the field has none.
    */
   cues?: Uint8Array;
 }
@@ -50,8 +51,8 @@ function sortOccurrences(occ: Map<string, number[]>): void {
 }
 
 /**
- * `listCues: false` leaves out the enumeration cues and the BACKGROUND marks of the opening
- * sentences (a title's; the gaps are recorded either way).
+ * `listCues: false` leaves out the enumeration cues, the PARENTHESIZED marks and the BACKGROUND
+ * marks of the opening sentences (a title's; the gaps are recorded either way).
  */
 export function analyzeField(text: string, { listCues = true }: { listCues?: boolean } = {}): FieldIndex {
   const occ = new Map<string, number[]>();

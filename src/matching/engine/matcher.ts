@@ -711,6 +711,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   const bit = 1 << (paper & 31);
   // [start, weight] of every occurrence; where forms overlap at one start, the most specific counts.
   const found = foundScratch;
+  const gaps = formGaps(p);
   let tf = 0;
   for (const f of fieldsOf(leaf)) {
     const index = doc[f];
@@ -724,7 +725,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
       for (let i = 0; i < o.length; i += 2) {
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
-        if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], formGaps(p)[a])) continue;
+        if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], gaps[a])) continue;
         found[count++] = o[i];
         found[count++] = cues !== undefined && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
       }
@@ -747,6 +748,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   }
   return tf > 0 ? sat(tf) : 0;
 }
+
 /** relatedRatio's occurrences of one field, reused by every call. */
 const foundScratch: number[] = [];
 
@@ -1053,19 +1055,25 @@ export class PaperBatch {
 
   private readonly stemsBitsCache = new Map<string, Uint32Array>();
 
-  /** Writes at out[offset ..] the papers holding every one of the stems in title or abstract (positions not checked). */
-  stemsInto(stems: string[], out: Uint32Array, offset: number): void {
+  /**
+   * Writes at out[offset ..] the papers holding every one of the stems in `map` (positions not
+   * checked); false, with those words left as they are, when a stem is in no paper or there is none.
+   */
+  private intersect(map: Map<string, Uint32Array>, stems: string[], out: Uint32Array, offset: number): boolean {
+    if (stems.length === 0) return false;
     const words = this.words;
     for (let k = 0; k < stems.length; k++) {
-      const b = this.bits.get(stems[k]);
-      if (!b) {
-        out.fill(0, offset, offset + words);
-        return;
-      }
+      const b = map.get(stems[k]);
+      if (!b) return false;
       if (k === 0) out.set(b, offset);
       else for (let w = 0; w < words; w++) out[offset + w] &= b[w];
     }
-    if (stems.length === 0) out.fill(0, offset, offset + words);
+    return true;
+  }
+
+  /** Writes at out[offset ..] the papers holding every one of the stems in title or abstract (positions not checked). */
+  stemsInto(stems: string[], out: Uint32Array, offset: number): void {
+    if (!this.intersect(this.bits, stems, out, offset)) out.fill(0, offset, offset + this.words);
   }
 
   /** Papers holding every one of the stems (positions not checked). */
@@ -1073,17 +1081,8 @@ export class PaperBatch {
     const key = stems.join(' ');
     const cached = this.stemsBitsCache.get(key);
     if (cached) return cached;
-    let acc: Uint32Array | undefined;
-    for (const stem of stems) {
-      const b = this.bits.get(stem);
-      if (!b) {
-        acc = undefined;
-        break;
-      }
-      if (!acc) acc = b.slice();
-      else for (let w = 0; w < this.words; w++) acc[w] &= b[w];
-    }
-    const out = acc ?? this.none;
+    const acc = new Uint32Array(this.words);
+    const out = this.intersect(this.bits, stems, acc, 0) ? acc : this.none;
     this.stemsBitsCache.set(key, out);
     return out;
   }
@@ -1102,17 +1101,7 @@ export class PaperBatch {
     // this for tens of thousands of slots.
     const acc = this.slotScratch;
     for (const alt of slot.alts) {
-      let present = alt.length > 0;
-      for (let k = 0; k < alt.length; k++) {
-        const b = map.get(alt[k]);
-        if (!b) {
-          present = false;
-          break;
-        }
-        if (k === 0) acc.set(b);
-        else for (let w = 0; w < this.words; w++) acc[w] &= b[w];
-      }
-      if (present) for (let w = 0; w < this.words; w++) out[w] |= acc[w];
+      if (this.intersect(map, alt, acc, 0)) for (let w = 0; w < this.words; w++) out[w] |= acc[w];
     }
     cache.set(slot, out);
     return out;
