@@ -93,8 +93,6 @@ const PAPER_FIELDS = Prisma.sql`'title', p.title, 'abstract', p.abstract, 'url',
   'pdfUrl', p.pdf_url, 'codeUrl', p.code_url, 'projectUrl', p.project_url, 'upvotes', p.upvotes`;
 /** What it shows of the match (aliases `m`, and `g` for its digest). */
 const MATCH_FIELDS = Prisma.sql`'digestDate', g.digest_date, 'score', m.score, 'why', m.why, 'topics', m.topics`;
-/** Best first. */
-const MATCH_ORDER = Prisma.sql`ORDER BY m.score DESC, m.paper_id ASC`;
 
 /**
  * What an email shows of each matched paper, best first, as one JSON text: the matches that
@@ -103,10 +101,7 @@ const MATCH_ORDER = Prisma.sql`ORDER BY m.score DESC, m.paper_id ASC`;
  * reads the same fields through matchedPaperRefsJson and the paper cache.
  */
 export function matchedPapersJson(where: Prisma.Sql): Prisma.Sql {
-  return Prisma.sql`(
-    SELECT json_agg(json_build_object(${PAPER_FIELDS}, ${MATCH_FIELDS}) ${MATCH_ORDER})::text
-    FROM match m JOIN paper p ON p.id = m.paper_id JOIN digest g ON g.id = m.digest_id
-    WHERE ${where})`;
+  return matchesJson(Prisma.sql`${PAPER_FIELDS}, ${MATCH_FIELDS}`, where);
 }
 
 /**
@@ -114,8 +109,13 @@ export function matchedPapersJson(where: Prisma.Sql): Prisma.Sql {
  * update of the row) in place of its fields, which the sender takes from its PaperCache.
  */
 function matchedPaperRefsJson(where: Prisma.Sql): Prisma.Sql {
+  return matchesJson(Prisma.sql`'paperId', m.paper_id, 'version', p.xmin::text, ${MATCH_FIELDS}`, where);
+}
+
+/** The matches `where` selects, best first, one JSON object of `fields` each, as one JSON text. */
+function matchesJson(fields: Prisma.Sql, where: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`(
-    SELECT json_agg(json_build_object('paperId', m.paper_id, 'version', p.xmin::text, ${MATCH_FIELDS}) ${MATCH_ORDER})::text
+    SELECT json_agg(json_build_object(${fields}) ORDER BY m.score DESC, m.paper_id ASC)::text
     FROM match m JOIN paper p ON p.id = m.paper_id JOIN digest g ON g.id = m.digest_id
     WHERE ${where})`;
 }
