@@ -65,14 +65,20 @@ const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, total);
 }, 100);
 
+/** A process's name and the fields of /proc/PID/stat after it (field 14, utime, at index 11). */
+function procStat(pid: number | string): { name: string; fields: string[] } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(') ') + 2).split(' ') };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
 /** CPU seconds (user + system) used so far by a process, from /proc. */
 function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
+  const f = procStat(pid)?.fields;
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
 }
 
 /**
@@ -82,14 +88,10 @@ function cpuSeconds(pid: number): number {
 function cpuSecondsOf(name: string): number {
   let ticks = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
-      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // gone meanwhile
-    }
+    const stat = procStat(pid);
+    if (stat?.name !== name) continue;
+    const f = stat.fields;
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   }
   return ticks / 100;
 }
