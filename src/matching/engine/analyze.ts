@@ -1,4 +1,4 @@
-import { BACKGROUND, GAP_BEFORE, PUNCT_BEFORE, scanTokens, tokenize, Token } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, PUNCT_BEFORE, scanTokens, SENTENCE_START, tokenize, Token } from './tokenize';
 import type { EnginePaper } from './types';
 
 /** Occurrences of each stem in one field, as a flat [start, end, start, end, …] list sorted by start. */
@@ -9,7 +9,8 @@ export interface FieldIndex {
    * Cues by position (tokenize's LIST_BEFORE | LIST_AFTER enumeration cues, GAP_BEFORE where a stop
    * word or punctuation separates a token from the previous one, with PUNCT_BEFORE for punctuation;
    * BACKGROUND on the positions of an abstract's opening sentences, PARENTHESIZED on those inside
-   * parentheses); absent when the field has none.
+   * parentheses; SENTENCE_START where a sentence after the first starts, in titles too); absent when
+   * the field has none.
    */
   cues?: Uint8Array;
 }
@@ -52,7 +53,7 @@ function sortOccurrences(occ: Map<string, number[]>): void {
 
 /**
  * `listCues: false` leaves out the enumeration cues, the PARENTHESIZED marks and the BACKGROUND
- * marks of the opening sentences (a title's; the gaps are recorded either way).
+ * marks of the opening sentences (a title's; the gaps and sentence starts are recorded either way).
  */
 export function analyzeField(text: string, { listCues = true }: { listCues?: boolean } = {}): FieldIndex {
   const occ = new Map<string, number[]>();
@@ -74,19 +75,19 @@ export function analyzeField(text: string, { listCues = true }: { listCues?: boo
     },
     listCues ? (position, flags) => (cueAt ??= []).push(position, flags) : undefined,
     (position, punctuation) => (cueAt ??= []).push(position, punctuation ? GAP_BEFORE | PUNCT_BEFORE : GAP_BEFORE),
-    listCues
-      ? (from, to, own) => {
-          // The opening: the sentences before the first one that speaks of the paper's own work,
-          // marked once that sentence comes (an abstract with none has no opening to tell).
-          if (opened) return;
-          if (!own) {
-            (opening ??= []).push(from, to);
-            return;
-          }
-          opened = true;
-          if (opening) for (let k = 0; k < opening.length; k += 2) for (let i = opening[k]; i < opening[k + 1]; i++) (cueAt ??= []).push(i, BACKGROUND);
-        }
-      : undefined,
+    (from, to, own) => {
+      // Where each sentence after the first starts: no phrase runs across (SENTENCE_START).
+      if (from > 0) (cueAt ??= []).push(from, SENTENCE_START);
+      // The opening: the sentences before the first one that speaks of the paper's own work,
+      // marked once that sentence comes (an abstract with none has no opening to tell).
+      if (!listCues || opened) return;
+      if (!own) {
+        (opening ??= []).push(from, to);
+        return;
+      }
+      opened = true;
+      if (opening) for (let k = 0; k < opening.length; k += 2) for (let i = opening[k]; i < opening[k + 1]; i++) (cueAt ??= []).push(i, BACKGROUND);
+    },
   );
   if (unsorted) sortOccurrences(occ);
   if (!cueAt) return { length, occ };

@@ -126,6 +126,19 @@ describe('matching engine', () => {
     expect(ids(run('"neural collapse"', [...bg, phrase, apart]))).toEqual([phrase.id]);
   });
 
+  it('reads no phrase across the end of a sentence', () => {
+    // The words meet only across a full stop (the stop words between take no position).
+    const across = paper('Core spaces', 'We keep the structure of the original space. It then models the changes.');
+    const inside = paper('Sequence models', 'We train deep state space models on long inputs.');
+    const users = [0, 1].map((i) => paper(`Structured state space models ${i}`, 'Linear recurrences for long sequences.'));
+    expect(ids(run('"space models"', [...bg, across, inside]))).toEqual([inside.id]);
+    // Nor as the sub-phrase of a longer phrase, nor as the words of a vocabulary or related form.
+    expect(ids(run('state space models', [...bg, across, inside, ...users]))).not.toContain(across.id);
+    const spelled = paper('Agents', 'Agents act by reinforcement learning.');
+    const split = paper('Agents', 'Agents act by reinforcement. Learning is slow.');
+    expect(ids(run('RL', [...bg, spelled, split]))).toEqual([spelled.id]);
+  });
+
   it('counts words near each other only in the order typed, except in author names', () => {
     // Both words also occur apart, so neither alone is enough: the order decides.
     const usesWords = Array.from({ length: 4 }, (_, i) => [

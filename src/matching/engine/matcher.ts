@@ -2,7 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
-import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PUNCT_BEFORE, scanTokens } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -68,7 +68,17 @@ const EMPTY: number[] = [];
  */
 const restScratch: number[][] = [];
 
-/** Occurrences of one spelling (stem sequence) of a slot, as flat [start, end, …] pairs sorted by start. */
+/** Whether a sentence starts inside start..end (after start): the span runs across two sentences. */
+function crossesSentence(cues: Uint8Array | undefined, start: number, end: number): boolean {
+  if (cues === undefined) return false;
+  for (let i = start + 1; i <= end; i++) if (cues[i] & SENTENCE_START) return true;
+  return false;
+}
+
+/**
+ * Occurrences of one spelling (stem sequence) of a slot, as flat [start, end, …] pairs sorted by
+ * start; a multi-stem spelling within one sentence.
+ */
 function altOccurrences(alt: string[], field: FieldIndex): number[] {
   const first = field.occ.get(alt[0]);
   if (!first) return EMPTY;
@@ -100,7 +110,7 @@ function altOccurrences(alt: string[], field: FieldIndex): number[] {
       }
       end = found;
     }
-    if (ok) (out ??= []).push(first[i], end);
+    if (ok && !crossesSentence(field.cues, first[i], end)) (out ??= []).push(first[i], end);
   }
   return out ?? EMPTY;
 }
@@ -186,7 +196,7 @@ let lastEnd = new Int32Array(8);
  * is no evidence). Leaves the windows in winStart / winEnd / winQ / winExact, best first (by q,
  * then by start), and returns how many there are.
  */
-function findWindows(occs: number[][], n: number, outOfOrder: number): number {
+function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint8Array | undefined): number {
   if (mergeCursor.length < n) {
     mergeCursor = new Int32Array(n);
     lastStart = new Int32Array(n);
@@ -241,6 +251,7 @@ function findWindows(occs: number[][], n: number, outOfOrder: number): number {
     const gap = end - start + 1 - covered;
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
     if (!inOrder && outOfOrder <= 0) continue;
+    if (gap === 0 && crossesSentence(cues, start, end)) continue; // a phrase stays in its sentence
     // Best first (higher q, then earlier start; stable): an insertion sort, as there are few.
     const q = (inOrder ? 1 : outOfOrder) / (1 + gap);
     let j = count;
@@ -278,8 +289,8 @@ function findWindows(occs: number[][], n: number, outOfOrder: number): number {
 }
 
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
-function phraseWindows(occs: number[][], outOfOrder: number): Window[] {
-  const count = findWindows(occs, occs.length, outOfOrder);
+function phraseWindows(occs: number[][], outOfOrder: number, cues: Uint8Array | undefined): Window[] {
+  const count = findWindows(occs, occs.length, outOfOrder, cues);
   const out: Window[] = [];
   for (let i = 0; i < count; i++) out.push({ start: winStart[i], end: winEnd[i], q: winQ[i], exact: winExact[i] === 1 });
   return out;
@@ -648,7 +659,7 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
     let listed = 0;
     let used = 0;
     const cues = index.cues;
-    const windows = findWindows(occs, n, outOfOrderWeight(leaf));
+    const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues);
     for (let k = 0; k < windows; k++) {
       const wq = winQ[k];
       if (winExact[k] === 1) exactSeen = true;
@@ -834,7 +845,7 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string 
       if (alt[i] < 0) alt[i] = matchedAlt(p.slots[i], doc[f]);
     });
     if (n >= 2 && occs.every((o) => o.length)) {
-      const ws = phraseWindows(occs, outOfOrderWeight(leaf));
+      const ws = phraseWindows(occs, outOfOrderWeight(leaf), doc[f].cues);
       if (ws.some((w) => w.exact)) exactFields.push(f);
       else if (ws.length && !leaf.exact) nearFields.push(f);
     }
@@ -867,7 +878,7 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
       const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
       if (occs.some((o) => o.length === 0)) continue;
       if (p.slots.length === 1) return true;
-      if (phraseWindows(occs, outOfOrderWeight(node)).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
+      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
     }
   }
   return false;

@@ -131,6 +131,12 @@ export const BACKGROUND = 16;
  * sentence, so that an unclosed parenthesis does not run on.
  */
 export const PARENTHESIZED = 32;
+/**
+ * The first content position of a sentence after the first (see `scanTokens`' `sentence` callback).
+ * A phrase does not run from one sentence into the next: "… the original space. It then models …"
+ * holds no "space models", "… as diffusion. Models of …" no "diffusion models".
+ */
+export const SENTENCE_START = 64;
 
 /** Words that make a sentence speak of the paper's own work. */
 const OWN_WORDS: ReadonlySet<string> = new Set(['we', 'our', 'ours', 'us', 'ourselves']);
