@@ -207,7 +207,9 @@ function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined 
   return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text };
 }
 
-function compileText(node: Extract<QueryNode, { kind: 'text' }>, vocab: Vocabulary, concepts: Concepts): LeafNode {
+type TextNode = Extract<QueryNode, { kind: 'text' }>;
+
+function compileLeaf(node: TextNode, vocab: Vocabulary, concepts: Concepts): LeafNode {
   const slots = slotsOf(node.text);
   if (slots.length === 0) {
     throw new QuerySyntaxError(`"${node.text}" has no searchable words (stop words and punctuation are ignored)`);
@@ -220,6 +222,42 @@ function compileText(node: Extract<QueryNode, { kind: 'text' }>, vocab: Vocabula
     if (soft) patterns.push(soft);
   }
   return { kind: 'leaf', field: node.field, exact: node.quoted, text: node.text, patterns };
+}
+
+/**
+ * Prepositions that join two terms of a plain-word query: "scaling laws for language models",
+ * "diffusion models for protein design", "continual learning with pre-trained models".
+ */
+const CONNECTOR = /\s+(?:for|of|in|on|at|to|by|with|from|into|onto|via|as|under|over|through|towards?|about|between)\s+/i;
+
+/**
+ * The terms a plain-word query joins with prepositions, when it joins two or more terms of two or
+ * more words each; undefined otherwise ("mixture of experts" and "theory of in-context learning"
+ * stay one phrase: a single word is too little to stand as a term of its own).
+ */
+function connectedTerms(text: string): string[] | undefined {
+  const parts = text.split(CONNECTOR).map((t) => t.trim());
+  if (parts.length < 2) return undefined;
+  return parts.every((t) => slotsOf(t).length >= 2) ? parts : undefined;
+}
+
+/**
+ * A plain-word run is one soft phrase; one that joins multi-word terms with prepositions is its
+ * terms, each a soft phrase of its own, anywhere in the paper: "scaling laws for language models" is
+ * "scaling laws" AND "language models", so "Training language models to self-correct via
+ * reinforcement learning" is found for `reinforcement learning for language models`. The whole text
+ * still counts as written (the exact phrase), through its own abbreviations (RLHF for "reinforcement
+ * learning from human feedback") and through the concept family it names, if any; its words alone do
+ * not (they would send a paper that names one term only).
+ */
+function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts): CompiledNode {
+  const terms = node.quoted || node.field === 'author' ? undefined : connectedTerms(node.text);
+  if (!terms) return compileLeaf(node, vocab, concepts);
+  const whole = compileLeaf({ ...node, quoted: true }, vocab, concepts);
+  const soft = conceptPattern(whole.patterns[0].slots, concepts);
+  if (soft) whole.patterns.push(soft);
+  const positive = terms.map((text) => compileLeaf({ ...node, text }, vocab, concepts));
+  return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
 }
 
 function compileNode(node: QueryNode, vocab: Vocabulary, concepts: Concepts): CompiledNode {

@@ -139,6 +139,21 @@ describe('matching engine', () => {
     expect(ids(run('RL', [...bg, spelled, split]))).toEqual([spelled.id]);
   });
 
+  it('reads words joined by a preposition as the whole phrase or its terms anywhere', () => {
+    const whole = paper('Scaling laws for language models', 'We fit power laws to loss curves.');
+    const apart = paper('Training compute-optimal language models', 'We revisit scaling laws. Budgets matter.');
+    const oneTerm = paper('Scaling laws for vision', 'We fit power laws to image classifiers.');
+    const otherTerm = paper('Language models as agents', 'We prompt language models to act.');
+    const papers = [...bg, whole, apart, oneTerm, otherTerm];
+    const result = ids(run('scaling laws for language models', papers));
+    expect(result.sort()).toEqual([whole.id, apart.id].sort());
+    // Quoted, it is one phrase.
+    expect(ids(run('"scaling laws for language models"', papers))).toEqual([whole.id]);
+    // A term of one word stays part of the phrase: "mixture of experts" is no "mixture" AND "experts".
+    expect(compileTopics([{ id: 'm', query: 'mixture of experts' }])[0].root.kind).toBe('leaf');
+    expect(compileTopics([{ id: 'm', query: 'theory of in-context learning' }])[0].root.kind).toBe('leaf');
+  });
+
   it('counts words near each other only in the order typed, except in author names', () => {
     // Both words also occur apart, so neither alone is enough: the order decides.
     const usesWords = Array.from({ length: 4 }, (_, i) => [
