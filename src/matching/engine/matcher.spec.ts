@@ -307,9 +307,10 @@ describe('matching engine', () => {
       paper('Model-based RL', 'World models for planning in reinforcement learning.'),
       paper('Efficient fine-tuning', 'Parameter-efficient fine-tuning and efficient fine-tuning of based reinforcement learning.'),
       paper('Parameter-efficient fine-tuning', 'We study efficient fine-tuning.'),
+      paper('Language models trained by RL', 'Reinforcement learning. Then language models follow human feedback.'),
     ];
     const topics = compileTopics(
-      ['diffusion models', 'pruning', 'reinforcement learning', 'model-based reinforcement learning', '"score-based" -guidance', 'LLM OR RL', 'title:(pruning OR diffusion) models', 'parameter-efficient fine-tuning'].map(
+      ['diffusion models', 'pruning', 'reinforcement learning', 'model-based reinforcement learning', '"score-based" -guidance', 'LLM OR RL', 'title:(pruning OR diffusion) models', 'parameter-efficient fine-tuning', 'reinforcement learning for language models', 'reinforcement learning from human feedback'].map(
         (query, i) => ({ id: `q${i}`, query }),
       ),
     );
