@@ -147,6 +147,9 @@ describe('matching engine', () => {
     const papers = [...bg, whole, apart, oneTerm, otherTerm];
     const result = ids(run('scaling laws for language models', papers));
     expect(result.sort()).toEqual([whole.id, apart.id].sort());
+    // Two terms that rest on one abbreviation explain it once.
+    const rlhf = paper('RLHF at scale', 'We study RLHF.');
+    expect(run('reinforcement learning from human feedback', [...bg, rlhf])[0].why).toBe('"RLHF" in title and abstract');
     // Quoted, it is one phrase.
     expect(ids(run('"scaling laws for language models"', papers))).toEqual([whole.id]);
     // A term of one word stays part of the phrase: "mixture of experts" is no "mixture" AND "experts".

@@ -965,7 +965,10 @@ function explain(node: CompiledNode, doc: AnalyzedPaper, out: string[]): void {
     case 'leaf': {
       const p = (winners.get(node) as Pattern | undefined) ?? node.patterns[0];
       const w = explainPattern(node, p, doc);
-      if (w) out.push(p.standsFor ? `${w} (related to "${p.standsFor}")` : w);
+      if (!w) return;
+      const text = p.standsFor ? `${w} (related to "${p.standsFor}")` : w;
+      // Two terms can rest on one word ("RLHF" for both "reinforcement learning" and "human feedback").
+      if (!out.includes(text)) out.push(text);
       return;
     }
     case 'or': {
