@@ -231,31 +231,43 @@ function compileLeaf(node: TextNode, vocab: Vocabulary, concepts: Concepts): Lea
 const CONNECTOR = /\s+(?:for|of|in|on|at|to|by|with|from|into|onto|via|as|under|over|through|towards?|about|between)\s+/i;
 
 /**
- * The terms a plain-word query joins with prepositions, when it joins two or more terms of two or
- * more words each; undefined otherwise ("mixture of experts" and "theory of in-context learning"
- * stay one phrase: a single word is too little to stand as a term of its own).
+ * The terms a plain-word query joins with prepositions, when one of them at least has two or more
+ * words ("reasoning in large language models"); undefined otherwise: single words joined by a
+ * preposition are mostly a fixed term of their own ("mixture of experts", "learning to rank", "theory
+ * of mind", "chain of thought") and stay one phrase.
  */
-function connectedTerms(text: string): string[] | undefined {
-  const parts = text.split(CONNECTOR).map((t) => t.trim());
-  if (parts.length < 2) return undefined;
-  return parts.every((t) => slotsOf(t).length >= 2) ? parts : undefined;
+function connectedTerms(text: string): { terms: string[]; combines: boolean } | undefined {
+  const terms = text.split(CONNECTOR).map((t) => t.trim());
+  if (terms.length < 2) return undefined;
+  const sizes = terms.map((t) => slotsOf(t).length);
+  if (!sizes.every((n) => n >= 1) || !sizes.some((n) => n >= 2)) return undefined;
+  // Every term of two or more words: the text combines terms (see compileText).
+  return { terms, combines: sizes.every((n) => n >= 2) };
 }
 
 /**
- * A plain-word run is one soft phrase; one that joins multi-word terms with prepositions is its
- * terms, each a soft phrase of its own, anywhere in the paper: "scaling laws for language models" is
- * "scaling laws" AND "language models", so "Training language models to self-correct via
- * reinforcement learning" is found for `reinforcement learning for language models`. The whole text
- * still counts as written (the exact phrase), through its own abbreviations (RLHF for "reinforcement
- * learning from human feedback") and through the concept family it names, if any; its words alone do
- * not (they would send a paper that names one term only).
+ * A plain-word run is one soft phrase; one that joins terms with prepositions may also be written as
+ * its terms, each a soft phrase of its own, anywhere in the paper: "scaling laws for language models"
+ * is also "scaling laws" AND "language models", so "Training language models to self-correct via
+ * reinforcement learning" is found for `reinforcement learning for language models`, and every
+ * paper on reasoning that names large language models for `reasoning in large language models`.
+ * When every term has two or more words, the text combines terms rather than naming one thing: the
+ * whole counts only as written (the exact phrase), through its own abbreviations (RLHF for
+ * "reinforcement learning from human feedback") and through the concept family it names, if any. Its
+ * words alone would send a paper that names one term only, and its words without the first are no
+ * head phrase of it ("learning language models" of `reinforcement learning for language models` is
+ * "Machine Learning with Language Models"). A one-word term keeps the whole a soft phrase, sub-phrase
+ * included: "learning from human preferences" still finds a paper that only says "human preferences".
  */
 function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts): CompiledNode {
-  const terms = node.quoted || node.field === 'author' ? undefined : connectedTerms(node.text);
-  if (!terms) return compileLeaf(node, vocab, concepts);
-  const whole = compileLeaf({ ...node, quoted: true }, vocab, concepts);
-  const soft = conceptPattern(whole.patterns[0].slots, concepts);
-  if (soft) whole.patterns.push(soft);
+  const split = node.quoted || node.field === 'author' ? undefined : connectedTerms(node.text);
+  if (!split) return compileLeaf(node, vocab, concepts);
+  const { terms, combines } = split;
+  const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts);
+  if (combines) {
+    const soft = conceptPattern(whole.patterns[0].slots, concepts);
+    if (soft) whole.patterns.push(soft);
+  }
   const positive = terms.map((text) => compileLeaf({ ...node, text }, vocab, concepts));
   return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
 }

@@ -152,9 +152,13 @@ describe('matching engine', () => {
     expect(run('reinforcement learning from human feedback', [...bg, rlhf])[0].why).toBe('"RLHF" in title and abstract');
     // Quoted, it is one phrase.
     expect(ids(run('"scaling laws for language models"', papers))).toEqual([whole.id]);
-    // A term of one word stays part of the phrase: "mixture of experts" is no "mixture" AND "experts".
+    // Single words joined by a preposition stay one phrase: "mixture of experts" is no "mixture" AND "experts".
     expect(compileTopics([{ id: 'm', query: 'mixture of experts' }])[0].root.kind).toBe('leaf');
-    expect(compileTopics([{ id: 'm', query: 'theory of in-context learning' }])[0].root.kind).toBe('leaf');
+    expect(compileTopics([{ id: 'm', query: 'learning to rank' }])[0].root.kind).toBe('leaf');
+    // A one-word term with a longer one is a term of its own.
+    const reasoning = paper('Multi-step reasoning in small models', 'We distill chains of thought from large language models.');
+    const noReasoning = paper('Large language models at scale', 'We train large language models on more data.');
+    expect(ids(run('reasoning in large language models', [...bg, reasoning, noReasoning]))).toEqual([reasoning.id]);
   });
 
   it('counts words near each other only in the order typed, except in author names', () => {
