@@ -251,7 +251,8 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
     const gap = end - start + 1 - covered;
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
     if (!inOrder && outOfOrder <= 0) continue;
-    if (gap === 0 && crossesSentence(cues, start, end)) continue; // a phrase stays in its sentence
+    // An adjacent phrase stays in its sentence; a looser window is proximity and may cross.
+    if (gap === 0 && crossesSentence(cues, start, end)) continue;
     // Best first (higher q, then earlier start; stable): an insertion sort, as there are few.
     const q = (inOrder ? 1 : outOfOrder) / (1 + gap);
     let j = count;
