@@ -209,15 +209,23 @@ function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined 
 
 type TextNode = Extract<QueryNode, { kind: 'text' }>;
 
-function compileLeaf(node: TextNode, vocab: Vocabulary, concepts: Concepts): LeafNode {
-  const slots = slotsOf(node.text);
+/**
+ * A text as one leaf: its slots (`slots`, when the caller has them already), its vocabulary
+ * spellings and, with `related` (by default unless quoted: a quoted phrase asks for those words, and
+ * related methods are not those words), the concept family it names.
+ */
+function compileLeaf(
+  node: TextNode,
+  vocab: Vocabulary,
+  concepts: Concepts,
+  { slots = slotsOf(node.text), related = !node.quoted }: { slots?: Slot[]; related?: boolean } = {},
+): LeafNode {
   if (slots.length === 0) {
     throw new QuerySyntaxError(`"${node.text}" has no searchable words (stop words and punctuation are ignored)`);
   }
   const patterns: Pattern[] = [{ slots, primary: true }];
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
-  // A quoted phrase asks for those words; related methods are not those words.
-  if (node.field !== 'author' && !node.quoted) {
+  if (node.field !== 'author' && related) {
     const soft = conceptPattern(slots, concepts);
     if (soft) patterns.push(soft);
   }
@@ -236,13 +244,13 @@ const CONNECTOR = /\s+(?:for|of|in|on|at|to|by|with|from|into|onto|via|as|under|
  * preposition are mostly a fixed term of their own ("mixture of experts", "learning to rank", "theory
  * of mind", "chain of thought") and stay one phrase.
  */
-function connectedTerms(text: string): { terms: string[]; combines: boolean } | undefined {
-  const terms = text.split(CONNECTOR).map((t) => t.trim());
-  if (terms.length < 2) return undefined;
-  const sizes = terms.map((t) => slotsOf(t).length);
-  if (!sizes.every((n) => n >= 1) || !sizes.some((n) => n >= 2)) return undefined;
+function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[]; combines: boolean } | undefined {
+  const texts = text.split(CONNECTOR).map((t) => t.trim());
+  if (texts.length < 2) return undefined;
+  const terms = texts.map((t) => ({ text: t, slots: slotsOf(t) }));
+  if (!terms.every((t) => t.slots.length >= 1) || !terms.some((t) => t.slots.length >= 2)) return undefined;
   // Every term of two or more words: the text combines terms (see compileText).
-  return { terms, combines: sizes.every((n) => n >= 2) };
+  return { terms, combines: terms.every((t) => t.slots.length >= 2) };
 }
 
 /**
@@ -263,12 +271,9 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts): Com
   const split = node.quoted || node.field === 'author' ? undefined : connectedTerms(node.text);
   if (!split) return compileLeaf(node, vocab, concepts);
   const { terms, combines } = split;
-  const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts);
-  if (combines) {
-    const soft = conceptPattern(whole.patterns[0].slots, concepts);
-    if (soft) whole.patterns.push(soft);
-  }
-  const positive = terms.map((text) => compileLeaf({ ...node, text }, vocab, concepts));
+  // Exact when it combines terms, and with the family it names either way.
+  const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts, { related: true });
+  const positive = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
   return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
 }
 
