@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { sourcesEnv } from './sources.config';
 
-const bool = z
+export const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
@@ -56,6 +56,8 @@ export const envSchema = z
     DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
     MATCH_TOPIC_BATCH: z.coerce.number().int().min(100).max(100_000).default(5000),
+    /** Rank each topic's matches with pseudo-relevance feedback (docs/matching.md); the CLI's `match` reads it too. */
+    MATCH_FEEDBACK: bool.default(false),
     /** Due subscribers composed per transaction (a fan-out to more is split into subscriber-id ranges). */
     COMPOSE_CHUNK_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
     /** Chunk transactions of one compose run at once (each on its own database connection). */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { bool } from '../config/config.schema';
 import { compileTopics, EnginePaper, InMemoryStats, matchPapers } from './engine';
 
 /**
@@ -6,16 +7,25 @@ import { compileTopics, EnginePaper, InMemoryStats, matchPapers } from './engine
  * subscriber with that alert would be emailed, best first. The papers file is also the collection
  * the statistics come from. Bad input throws an Error whose message says what is wrong.
  */
-export async function runMatchCommand(argv: string[], out: (s: string) => void): Promise<void> {
+export async function runMatchCommand(argv: string[], out: (s: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const args = parseArgs(argv);
+  const feedback = feedbackSetting(env);
   const papers = parsePapers(await readText(args.papers, 'papers'), args.papers);
   const topics = parseTopics(await readText(args.topics, 'topics'), args.topics);
   const compiled = compileTopics(topics);
   const stats = InMemoryStats.fromPapers(papers);
-  const matches = matchPapers(compiled, papers, stats);
+  const matches = matchPapers(compiled, papers, stats, { feedback });
   const result: Record<string, { paperId: string; score: number; why: string }[]> = {};
   for (const t of topics) result[t.id] = matches.get(t.id) ?? [];
   out(JSON.stringify(result, null, 1));
+}
+
+/** MATCH_FEEDBACK, read as the job reads it (config.schema), so that both rank alike. */
+function feedbackSetting(env: NodeJS.ProcessEnv): boolean {
+  if (env.MATCH_FEEDBACK === undefined) return false;
+  const parsed = bool.safeParse(env.MATCH_FEEDBACK);
+  if (!parsed.success) throw new Error(`MATCH_FEEDBACK must be true or false, not "${env.MATCH_FEEDBACK}"`);
+  return parsed.data;
 }
 
 function parseArgs(argv: string[]): { papers: string; topics: string } {

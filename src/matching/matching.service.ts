@@ -35,7 +35,7 @@ export class MatchingService {
     for await (const batch of this.repo.activeTopics(this.config.env.MATCH_TOPIC_BATCH)) {
       const compiled = this.compile(batch);
       const stats = await this.stats.load([...statTerms(compiled), ...papers.flatMap((p) => documentTerms(p))]);
-      topicMatches += await this.repo.saveTopicMatches(digestId, matchPapers(compiled, papers, stats));
+      topicMatches += await this.repo.saveTopicMatches(digestId, matchPapers(compiled, papers, stats, { feedback: this.config.env.MATCH_FEEDBACK }));
       topics += batch.length;
     }
     const subscriberMatches = await this.repo.fanOut(digestId);

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMatchCommand } from '../match.command';
+import { compileTopics, InMemoryStats, matchPapers } from './index';
 
 describe('match command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'paperboy-match-'));
@@ -22,9 +23,9 @@ describe('match command', () => {
   );
   const topics = file('topics.json', JSON.stringify({ T1: { query: 'diffusion models', intent: 'ignored' }, T2: { query: 'quantum' } }));
 
-  async function run(argv: string[]): Promise<string> {
+  async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
     let out = '';
-    await runMatchCommand(argv, (s) => (out += s));
+    await runMatchCommand(argv, (s) => (out += s), env);
     return out;
   }
 
@@ -57,6 +58,25 @@ describe('match command', () => {
   it('names the topic with an invalid query', async () => {
     const t = file('badtopics.json', JSON.stringify({ ok: { query: 'x' }, broken: { query: '(pruning' } }));
     await expect(run(['--papers', papers, '--topics', t])).rejects.toThrow('topic broken: unbalanced parentheses');
+  });
+
+  it('ranks with feedback when MATCH_FEEDBACK is on, as the job does, and names a bad value', async () => {
+    // Enough papers on one subject for a feedback set, and two equal matches that differ in subject.
+    const many = [
+      ...Array.from({ length: 4 }, (_, i) => ({ id: `F${i}`, title: `Protein folding ${i}`, abstract: 'Protein folding: residue contact maps and tertiary structure from amino acid sequences.' })),
+      { id: 'X1', title: 'Protein folding', abstract: 'Protein folding of food: the price of protein in food markets from survey data.' },
+      { id: 'X2', title: 'Protein folding', abstract: 'Protein folding from sequences: residue contact maps and tertiary structure here.' },
+    ];
+    const p = file('many.jsonl', many.map((x) => JSON.stringify(x)).join('\n'));
+    const t = file('fold.json', JSON.stringify({ fold: { query: 'protein folding' } }));
+    const engine = (feedback: boolean) =>
+      matchPapers(compileTopics([{ id: 'fold', query: 'protein folding' }]), many, InMemoryStats.fromPapers(many), { feedback }).get('fold');
+    const on = JSON.parse(await run(['--papers', p, '--topics', t], { MATCH_FEEDBACK: 'true' })).fold;
+    const off = JSON.parse(await run(['--papers', p, '--topics', t], {})).fold;
+    expect(on).toEqual(engine(true));
+    expect(off).toEqual(engine(false));
+    expect(on).not.toEqual(off);
+    await expect(run(['--papers', p, '--topics', t], { MATCH_FEEDBACK: 'maybe' })).rejects.toThrow('MATCH_FEEDBACK must be true or false, not "maybe"');
   });
 
   it('says which argument is missing', async () => {

@@ -1,6 +1,6 @@
 import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
-import { FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
+import { FEEDBACK_DOCS, FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
 import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
@@ -1225,7 +1225,8 @@ export interface MatchOptions {
   exhaustive?: boolean;
   /**
    * Rank with pseudo-relevance feedback from each topic's confident matches (default false: it
-   * costs more than the speed budget allows at full scale; see docs/matching.md).
+   * adds some 60% to the matching time at 40,000 topics; the job and the CLI turn it on with
+   * MATCH_FEEDBACK=true). See docs/matching.md.
    */
   feedback?: boolean;
   /**
@@ -1299,6 +1300,21 @@ function queryStems(node: CompiledNode, out = new Set<string>()): Set<string> {
   return out;
 }
 
+/**
+ * queryStems of a compiled topic, made once per topic (they depend on the query only, not on the
+ * statistics): a concept family's patterns hold dozens of spellings, and the job and the benchmark
+ * match the same compiled topics run after run.
+ */
+const topicStems = new WeakMap<CompiledTopic, Set<string>>();
+function stemsOfTopic(topic: CompiledTopic): Set<string> {
+  let stems = topicStems.get(topic);
+  if (!stems) {
+    stems = queryStems(topic.root);
+    topicStems.set(topic, stems);
+  }
+  return stems;
+}
+
 /** Any exclusion of the query (at any depth) present in the paper. */
 function excluded(node: CompiledNode, doc: AnalyzedPaper): boolean {
   if (node.kind === 'leaf') return false;
@@ -1308,9 +1324,11 @@ function excluded(node: CompiledNode, doc: AnalyzedPaper): boolean {
 
 function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch, topic: CompiledTopic, found: TopicMatch[], admit: boolean): void {
   if (found.length < MIN_FEEDBACK_DOCS || !feedbackAllowed(topic.root)) return;
-  sortMatches(found);
+  // The feedback set is the best FEEDBACK_DOCS in the order of sortMatches; the rest need no order
+  // here (the caller sorts once the scores are lifted).
   const confident = found.map((m) => batch.indexOf(m.paperId));
-  const centroid = feedback.centroid(confident, queryStems(topic.root));
+  const best = bestMatches(found, FEEDBACK_DOCS).map((k) => confident[k]);
+  const centroid = feedback.centroid(best, stemsOfTopic(topic));
   if (!centroid || centroid.level <= 0) return;
   const lift = (sim: number) => 1 + FEEDBACK_LIFT * Math.min(2, sim / centroid.level);
   const sims = feedback.similarities(confident, centroid);
@@ -1327,9 +1345,29 @@ function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch,
     if (ratio < MEMBERSHIP / 2 || lastScore <= 0) continue;
     const why: string[] = [];
     explain(topic.root, doc, why);
-    why.push(`like the other matches (${centroid.terms.slice(0, 3).map(quote).join(', ')})`);
+    why.push(`like the other matches (${feedback.termNames(centroid, 3).map(quote).join(', ')})`);
     found.push({ paperId: doc.id, score: round(lastScore * lift(sim)), why: why.join('; ') });
   }
+}
+
+/** Whether match a comes before match b in sortMatches' order. */
+function before(a: TopicMatch, b: TopicMatch): boolean {
+  return a.score > b.score || (a.score === b.score && a.paperId < b.paperId);
+}
+
+/** Indexes of the best n matches in sortMatches' order, without sorting them all (an insertion into n places). */
+function bestMatches(found: TopicMatch[], n: number): number[] {
+  const best: number[] = [];
+  for (let k = 0; k < found.length; k++) {
+    if (best.length === n && !before(found[k], found[best[n - 1]])) continue;
+    let at = best.length < n ? best.length : n - 1;
+    while (at > 0 && before(found[k], found[best[at - 1]])) {
+      if (at < n) best[at] = best[at - 1];
+      at--;
+    }
+    best[at] = k;
+  }
+  return best;
 }
 
 /** Best first, ties by paper id. */

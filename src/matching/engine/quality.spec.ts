@@ -2,7 +2,8 @@ import { compileTopics, EnginePaper, InMemoryStats, matchPapers } from './index'
 import { FILLER } from './spec-fixtures';
 import { CollectionStats } from './stats';
 import { buildConcepts } from './vocabulary';
-import type { MatchOptions } from './matcher';
+import { PaperBatch, type MatchOptions } from './matcher';
+import { Centroid, FeedbackIndex } from './feedback';
 
 
 let seq = 0;
@@ -127,11 +128,23 @@ describe('pseudo-relevance feedback', () => {
   const unlike = paper('Protein markets', 'We study the price of protein in food markets with a regression on protein survey data.');
   const papers = [...bg, ...confident, like, unlike];
 
-  it('sends nothing more without the option, and ranks the same set with it', () => {
+  it('reorders what the query evidence sends and never adds or removes a paper (off by default)', () => {
     const plain = run('protein folding', papers);
     expect(ids(plain).sort()).toEqual(confident.map((p) => p.id).sort());
+    expect(run('protein folding', papers, { feedback: false })).toEqual(plain);
     const ranked = run('protein folding', papers, { feedback: true });
     expect(ids(ranked).sort()).toEqual(confident.map((p) => p.id).sort());
+  });
+
+  it('ranks a match that talks like the confident matches above an equal one that does not', () => {
+    // Same query evidence, same length; the first (lower id) wins the tie without feedback.
+    const other = paper('Protein folding', 'Protein folding of food: we study the price of protein in food markets with survey data.');
+    const alike = paper('Protein folding', 'Protein folding from sequences: we predict residue contact maps and tertiary structure here.');
+    const set = [...bg, ...confident, other, alike];
+    const plain = ids(run('protein folding', set, { feedback: false }));
+    expect(plain.indexOf(other.id)).toBeLessThan(plain.indexOf(alike.id));
+    const ranked = ids(run('protein folding', set, { feedback: true }));
+    expect(ranked.indexOf(alike.id)).toBeLessThan(ranked.indexOf(other.id));
   });
 
   it('admits a paper with partial query evidence that shares the confident matches’ distinctive terms', () => {
@@ -145,15 +158,51 @@ describe('pseudo-relevance feedback', () => {
 
   it('does nothing when a topic has no or only one confident match', () => {
     const one = [...bg, confident[0], like, unlike];
-    expect(run('protein folding', one, { feedback: true, feedbackAdmission: true })).toEqual(run('protein folding', one));
+    expect(run('protein folding', one, { feedback: true, feedbackAdmission: true })).toEqual(run('protein folding', one, { feedback: false }));
     const none = [...bg, like, unlike];
-    expect(run('protein folding', none, { feedback: true, feedbackAdmission: true })).toEqual(run('protein folding', none));
+    expect(run('protein folding', none, { feedback: true, feedbackAdmission: true })).toEqual(run('protein folding', none, { feedback: false }));
   });
 
   it('is deterministic and independent of paper order', () => {
     const a = run('protein folding', papers, { feedback: true, feedbackAdmission: true });
     const b = run('protein folding', [...papers].reverse(), { feedback: true, feedbackAdmission: true });
     expect(b).toEqual(a);
+  });
+});
+
+describe('feedback vectors and centroids', () => {
+  // Words of one paper only (df 1: in no vector, but each gets a term id), enough that the run's
+  // term arrays grow while the first centroid is built; the members share the words of one subject.
+  const words = (i: number) => Array.from({ length: 90 }, (_, j) => `term${i}x${j}`).join(' ');
+  const many = Array.from({ length: 40 }, (_, i) =>
+    i % 3 === 0
+      ? paper(`Protein folding study ${i}`, `Protein folding: residue contact maps, tertiary structure and amino acid sequences. ${words(i)}.`)
+      : paper(`Protein markets ${i}`, `Protein prices in food markets from household survey data. ${words(i)}.`),
+  );
+  const members = [0, 3, 6, 9, 12, 15, 18, 21, 24, 27];
+  const describeCentroid = (index: FeedbackIndex, c: Centroid | undefined) =>
+    c && { terms: index.termNames(c, 5), weights: Array.from(c.weights), level: c.level, leaveOneOut: Array.from(c.leaveOneOut), sims: Array.from(index.similarities(members, c)) };
+
+  it('gives the same centroid whether the vectors were built before or while it is made', () => {
+    const docs = new PaperBatch(many).docs;
+    const stats = InMemoryStats.fromPapers(many);
+    const lazy = new FeedbackIndex(docs, stats);
+    const lazyCentroid = describeCentroid(lazy, lazy.centroid(members, new Set(['protein', 'fold'])));
+    const eager = new FeedbackIndex(docs, stats);
+    for (let d = docs.length - 1; d >= 0; d--) eager.vector(d);
+    const eagerCentroid = describeCentroid(eager, eager.centroid(members, new Set(['protein', 'fold'])));
+    expect(lazyCentroid).toBeDefined();
+    expect(lazyCentroid!.terms.length).toBeGreaterThan(0);
+    expect(lazyCentroid).toEqual(eagerCentroid);
+  });
+
+  it('leaves out every term that contains a query stem, bigrams included', () => {
+    const index = new FeedbackIndex(new PaperBatch(many).docs, InMemoryStats.fromPapers(many));
+    const has = (terms: string[], stem: string) => terms.some((t) => t.split(' ').includes(stem));
+    expect(has(index.termNames(index.centroid(members, new Set())!, 5), 'fold')).toBe(true);
+    const c = index.centroid(members, new Set(['fold']))!;
+    expect(c.ids.length).toBeGreaterThan(0);
+    expect(has(index.termNames(c, c.ids.length), 'fold')).toBe(false);
   });
 });
 
