@@ -89,6 +89,13 @@ describe('matching engine', () => {
     expect(run('model-based reinforcement learning', [...bg, rl])[0]?.why).toContain('model-based RL');
   });
 
+  it('finds a word through its short form inside a phrase (math / mathematical, which stem apart)', () => {
+    const short = paper('Smaller models for multi-step math reasoning', 'We distil math reasoning into small models.');
+    const full = paper('Mathematical reasoning of language models', 'We study mathematical reasoning.');
+    expect(ids(run('mathematical reasoning', [...bg, short, full])).sort()).toEqual([short.id, full.id].sort());
+    expect(ids(run('math reasoning', [...bg, short, full])).sort()).toEqual([short.id, full.id].sort());
+  });
+
   it('counts the abbreviation of a more specific concept as the general one', () => {
     const dpo = paper('Aligning chat models with DPO', 'We study DPO variants for alignment.');
     expect(ids(run('preference optimization', [...bg, dpo]))).toEqual([dpo.id]);
