@@ -2,7 +2,7 @@
  * Speed benchmark of matching + fan-out at the scale of a large deployment:
  * 1,000,000 subscribers × 5 alerts drawn (Zipf, s = 1) from 40,000 distinct queries of 1–4 words
  * taken from the vocabulary of the fixture collection, against a digest of 500 papers.
- * Run: tsc -p . && node dist/bench/match.bench.js [--json] [--subscribers N] [--topics N] [--papers N]
+ * Run: tsc -p . && node dist/bench/match.bench.js [--json] [--cpu] [--feedback] [--subscribers N] [--topics N] [--papers N]
  * The last line printed is one JSON object with the figures.
  */
 import { readFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ const jsonOnly = process.argv.includes('--json');
  * comparisons on a machine shared with other work.
  */
 const clock = process.argv.includes('--cpu') ? () => process.cpuUsage().user / 1000 : () => performance.now();
+/** --feedback: rank with pseudo-relevance feedback, as the job does with MATCH_FEEDBACK=true. */
+const feedback = process.argv.includes('--feedback');
 
 /** Deterministic PRNG (mulberry32), so every run measures the same population. */
 function rng(seed: number): () => number {
@@ -158,7 +160,7 @@ function main(): void {
     const start = clock();
     const batch = new PaperBatch(papers);
     const analysed = clock();
-    const matches = matchBatch(compiled, batch, stats);
+    const matches = matchBatch(compiled, batch, stats, { feedback });
     const matched = clock();
     const fired: number[] = [];
     const perTopic = new Int32Array(TOPICS);
@@ -206,7 +208,7 @@ function main(): void {
     const own = [];
     for (let k = 0; k < ALERTS_PER_SUBSCRIBER; k++) own.push(compiled[alerts[s * ALERTS_PER_SUBSCRIBER + k]]);
     t0 = performance.now();
-    matchBatch(own, batch, stats, { exhaustive: true });
+    matchBatch(own, batch, stats, { exhaustive: true, feedback });
     naiveTotal += performance.now() - t0;
   }
   sampleRss('after naive');
@@ -219,7 +221,8 @@ function main(): void {
   log(`warm run (median of 3): ${warmRun.ms.toFixed(0)} ms = analyse papers ${warmRun.analyseMs.toFixed(0)} + match ${warmRun.matchMs.toFixed(0)} + fan-out ${warmRun.fanOutMs.toFixed(0)}; ${warmRun.firedTopics} topics fired with ${topicMatches} topic-paper matches; ` +
     `${warmRun.subscribersReached} subscribers reached, ${warmRun.deliveries} subscriber-paper matches`);
   log(`memory: ${memory.join('; ')}`);
-  log(`naive: extrapolated from ${sample} subscribers × ${ALERTS_PER_SUBSCRIBER} alerts, each scored against all ${papers.length} papers`);
+  log(`naive: extrapolated from ${sample} subscribers × ${ALERTS_PER_SUBSCRIBER} alerts, each scored against all ${papers.length} papers${feedback ? ' (with feedback: each call builds every paper vector again)' : ''}`);
+  log(`feedback ranking: ${feedback ? 'on' : 'off'}`);
   const result = {
     subscribers: SUBSCRIBERS,
     distinctTopics: TOPICS,
@@ -234,6 +237,7 @@ function main(): void {
     firedTopics: warmRun.firedTopics,
     subscribersReached: warmRun.subscribersReached,
     subscriberPaperMatches: warmRun.deliveries,
+    feedback,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
