@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quality of the topic matcher on our own development set (bench/dev-eval: 20 topics over the same
-# 305 papers as the eval set, judged by reading every abstract without looking at the matcher's
+# 305 papers as the eval set, judged by AI assistants that read every abstract without seeing the matcher's
 # output; see bench/dev-eval/README.md). Same command and scorer as bench/eval.sh.
 # Usage: bash bench/dev-eval.sh      (MATCH_FEEDBACK=true bash bench/dev-eval.sh: with feedback ranking)
 set -euo pipefail
