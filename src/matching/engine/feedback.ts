@@ -145,8 +145,8 @@ class TermDictionary {
   private add(name: string): number {
     const id = this.names.push(name) - 1;
     if (id >= this.first.length) {
-      this.first = grown(this.first, 2 * this.first.length, (k) => new Int32Array(k), -1);
-      this.second = grown(this.second, 2 * this.second.length, (k) => new Int32Array(k), -1);
+      this.first = grown(this.first, 2 * this.first.length, -1);
+      this.second = grown(this.second, 2 * this.second.length, -1);
     }
     return id;
   }
@@ -161,9 +161,9 @@ function currentDictionary(): TermDictionary {
   return dictionary;
 }
 
-/** A larger copy of a typed array (the rest filled with `fill`). */
-function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, size: number, make: (n: number) => T, fill = 0): T {
-  const b = make(size);
+/** A larger copy of a typed array, of the same kind (the rest filled with `fill`). */
+function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, size: number, fill = 0): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
   if (fill !== 0) b.fill(fill);
   b.set(a);
   return b;
@@ -221,16 +221,16 @@ export class FeedbackIndex {
 
   /** The run id of a dictionary id, given one when first met. */
   private local(gid: number): number {
-    if (gid >= this.localOf.length) this.localOf = grown(this.localOf, Math.max(2 * this.localOf.length, this.dict.size, 1024), (k) => new Int32Array(k), -1);
+    if (gid >= this.localOf.length) this.localOf = grown(this.localOf, Math.max(2 * this.localOf.length, this.dict.size, 1024), -1);
     let id = this.localOf[gid];
     if (id >= 0) return id;
     id = this.globalOf.push(gid) - 1;
     this.localOf[gid] = id;
     if (id >= this.dfOf.length) {
       const size = 2 * this.dfOf.length;
-      this.dfOf = grown(this.dfOf, size, (k) => new Float64Array(k));
-      this.tf = grown(this.tf, size, (k) => new Float64Array(k));
-      this.termWeight = grown(this.termWeight, size, (k) => new Float64Array(k));
+      this.dfOf = grown(this.dfOf, size);
+      this.tf = grown(this.tf, size);
+      this.termWeight = grown(this.termWeight, size);
     }
     this.dfOf[id] = Math.min(this.n, Math.max(0, this.stats.df(this.dict.names[gid]) || 0));
     return id;
@@ -271,9 +271,9 @@ export class FeedbackIndex {
       }
       if (count + (occ.length >> 1) > this.occStem.length) {
         const size = 2 * (count + (occ.length >> 1));
-        this.occStem = grown(this.occStem, size, (k) => new Int32Array(k));
-        this.occEnd = grown(this.occEnd, size, (k) => new Int32Array(k));
-        this.occNext = grown(this.occNext, size, (k) => new Int32Array(k));
+        this.occStem = grown(this.occStem, size);
+        this.occEnd = grown(this.occEnd, size);
+        this.occNext = grown(this.occNext, size);
       }
       for (let i = 0; i < occ.length; i += 2) {
         this.occStem[count] = gid;
@@ -378,7 +378,7 @@ export class FeedbackIndex {
       }
     }
     // A query stem without a dictionary id is in no term of any vector: nothing to mark.
-    if (this.queryMark.length < this.dict.size) this.queryMark = grown(this.queryMark, Math.max(2 * this.queryMark.length, this.dict.size), (k) => new Uint8Array(k));
+    if (this.queryMark.length < this.dict.size) this.queryMark = grown(this.queryMark, Math.max(2 * this.queryMark.length, this.dict.size));
     const marked: number[] = [];
     for (const stem of queryStems) {
       const gid = this.dict.stemIfKnown(stem);
