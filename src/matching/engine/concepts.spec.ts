@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { normalizeText, scanTokens } from './tokenize';
+import { normalizeKeepingCase, normalizeText, scanTokens } from './tokenize';
 import { buildConcepts, getDefaultConcepts, type ConceptFamily } from './vocabulary';
 
 /**
@@ -68,23 +68,10 @@ function likeness(a: string, b: string): number {
 /** A word as written, with its capitals; undefined when the text's spelling could not be lined up. */
 type Word = { stem: string; surface: string; written?: string };
 
-/**
- * The text as normalizeText leaves it, capitals kept. When it lower-cases to normalizeText's result,
- * the positions agree and each token's spelling can be read from it.
- */
-function keepCase(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[\u2010\u2011\u2012\u2212]/g, '-')
-    .replace(/['\u2019][sS]\b/g, '')
-    .replace(/['\u2019]/g, '');
-}
-
 function words(text: string): Word[] {
   const out: Word[] = [];
   const norm = normalizeText(text);
-  const cased = keepCase(text);
+  const cased = normalizeKeepingCase(text);
   const aligned = cased.length === norm.length && cased.toLowerCase() === norm;
   let at = 0;
   scanTokens(text, 0, (stem, _start, _end, surface, joined) => {

@@ -39,15 +39,22 @@ function intern(s: string): string {
   return s;
 }
 
-/** Lower-case, fold accents and ligatures, unify apostrophes and hyphen variants. */
-export function normalizeText(text: string): string {
+/**
+ * normalizeText with the capitals kept: fold accents and ligatures, unify hyphen variants, drop a
+ * possessive 's and apostrophes. Lower-casing it gives normalizeText, position for position.
+ */
+export function normalizeKeepingCase(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
     .replace(/[\u2010\u2011\u2012\u2212]/g, '-')
-    .replace(/['\u2019]s\b/g, '')
+    .replace(/['\u2019][sS]\b/g, '')
     .replace(/['\u2019]/g, '');
+}
+
+/** Lower-case, fold accents and ligatures, unify apostrophes and hyphen variants. */
+export function normalizeText(text: string): string {
+  return normalizeKeepingCase(text).toLowerCase();
 }
 
 /** Porter2 stem, with British -isation/-iser/-our spellings brought to American ones first. */
