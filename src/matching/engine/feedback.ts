@@ -444,12 +444,6 @@ export class FeedbackIndex {
     return Array.from(c.ids.subarray(0, n), (id) => this.name(id));
   }
 
-  /** A feedback paper's similarity with the centroid of the others; undefined for other papers. */
-  private ownSimilarity(c: Centroid, d: number, j: number): number | undefined {
-    if (j < c.members.length && c.members[j] === d) return c.leaveOneOut[j];
-    const at = c.members.indexOf(d);
-    return at >= 0 ? c.leaveOneOut[at] : undefined;
-  }
 
   /** Cosines of papers with the centroid (leave one out for the centroid's own members). */
   similarities(docs: number[], c: Centroid): Float64Array {
@@ -457,8 +451,9 @@ export class FeedbackIndex {
     this.accumulate(c.ids, c.weights);
     for (let j = 0; j < docs.length; j++) {
       const d = docs[j];
-      const own = this.ownSimilarity(c, d, j);
-      out[j] = own !== undefined ? own : c.norm > 0 ? this.accA[d] / c.norm : 0;
+      // A feedback paper is compared with the centroid of the others.
+      const member = c.members.indexOf(d);
+      out[j] = member >= 0 ? c.leaveOneOut[member] : c.norm > 0 ? this.accA[d] / c.norm : 0;
     }
     this.clearAccumulators();
     return out;

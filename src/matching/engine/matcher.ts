@@ -1324,7 +1324,7 @@ function excluded(node: CompiledNode, doc: AnalyzedPaper): boolean {
 
 function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch, topic: CompiledTopic, found: TopicMatch[], admit: boolean): void {
   if (found.length < MIN_FEEDBACK_DOCS || !feedbackAllowed(topic.root)) return;
-  // The feedback set is the best FEEDBACK_DOCS in the order of sortMatches; the rest need no order
+  // The feedback set is the best FEEDBACK_DOCS in the order of compareMatches; the rest need no order
   // here (the caller sorts once the scores are lifted).
   const confident = found.map((m) => batch.indexOf(m.paperId));
   const best = bestMatches(found, FEEDBACK_DOCS).map((k) => confident[k]);
@@ -1350,18 +1350,14 @@ function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch,
   }
 }
 
-/** Whether match a comes before match b in sortMatches' order. */
-function before(a: TopicMatch, b: TopicMatch): boolean {
-  return a.score > b.score || (a.score === b.score && a.paperId < b.paperId);
-}
 
-/** Indexes of the best n matches in sortMatches' order, without sorting them all (an insertion into n places). */
+/** Indexes of the best n matches in compareMatches' order, without sorting them all (an insertion into n places). */
 function bestMatches(found: TopicMatch[], n: number): number[] {
   const best: number[] = [];
   for (let k = 0; k < found.length; k++) {
-    if (best.length === n && !before(found[k], found[best[n - 1]])) continue;
+    if (best.length === n && compareMatches(found[k], found[best[n - 1]]) >= 0) continue;
     let at = best.length < n ? best.length : n - 1;
-    while (at > 0 && before(found[k], found[best[at - 1]])) {
+    while (at > 0 && compareMatches(found[k], found[best[at - 1]]) < 0) {
       if (at < n) best[at] = best[at - 1];
       at--;
     }
@@ -1370,13 +1366,18 @@ function bestMatches(found: TopicMatch[], n: number): number[] {
   return best;
 }
 
+/**
+ * The order of a topic's matches: best first, ties by paper id. Comparisons rather than
+ * `b.score - a.score`: the sort takes the comparator's result as a value, and a difference of two
+ * scores is a fresh heap number each time (a run sorts 125,000 matches).
+ */
+function compareMatches(a: TopicMatch, b: TopicMatch): number {
+  return a.score > b.score ? -1 : a.score < b.score ? 1 : a.paperId < b.paperId ? -1 : a.paperId > b.paperId ? 1 : 0;
+}
+
 /** Best first, ties by paper id. */
 function sortMatches(found: TopicMatch[]): TopicMatch[] {
-  // Comparisons rather than `b.score - a.score`: the sort takes the comparator's result as a value,
-  // and a difference of two scores is a fresh heap number each time (a run sorts 125,000 matches).
-  return found.sort((a, b) =>
-    a.score > b.score ? -1 : a.score < b.score ? 1 : a.paperId < b.paperId ? -1 : a.paperId > b.paperId ? 1 : 0,
-  );
+  return found.sort(compareMatches);
 }
 
 /** A topic that is one plain word (the most common alert): scored straight from the postings. */
