@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { CollectionStatsRepository } from './collection-stats.repository';
 import { compileTopics, EnginePaper, InMemoryStats, matchPapers, TopicMatch } from './engine';
+import { FEEDBACK_PAPERS } from './engine/spec-fixtures';
 import type { MatchingRepository, TopicRow } from './matching.repository';
 import { MatchingService } from './matching.service';
 
@@ -11,12 +12,7 @@ import { MatchingService } from './matching.service';
  */
 describe('MatchingService', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  const papers: EnginePaper[] = [
-    ...Array.from({ length: 4 }, (_, i) => ({ id: `F${i}`, title: `Protein folding ${i}`, abstract: 'Protein folding: residue contact maps and tertiary structure from amino acid sequences.' })),
-    { id: 'X1', title: 'Protein folding', abstract: 'Protein folding of food: the price of protein in food markets from survey data.' },
-    { id: 'X2', title: 'Protein folding', abstract: 'Protein folding from sequences: residue contact maps and tertiary structure here.' },
-    { id: 'G1', title: 'Graph learning', abstract: 'Message passing on graphs.' },
-  ];
+  const papers: EnginePaper[] = [...FEEDBACK_PAPERS, { id: 'G1', title: 'Graph learning', abstract: 'Message passing on graphs.' }];
   const topics: TopicRow[] = [
     { id: 1, query: 'protein folding' },
     { id: 2, query: 'graphs' },

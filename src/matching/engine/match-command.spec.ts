@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMatchCommand } from '../match.command';
 import { compileTopics, InMemoryStats, matchPapers } from './index';
+import { FEEDBACK_PAPERS } from './spec-fixtures';
 
 describe('match command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'paperboy-match-'));
@@ -61,12 +62,7 @@ describe('match command', () => {
   });
 
   it('ranks with feedback when MATCH_FEEDBACK is on, as the job does, and names a bad value', async () => {
-    // Enough papers on one subject for a feedback set, and two equal matches that differ in subject.
-    const many = [
-      ...Array.from({ length: 4 }, (_, i) => ({ id: `F${i}`, title: `Protein folding ${i}`, abstract: 'Protein folding: residue contact maps and tertiary structure from amino acid sequences.' })),
-      { id: 'X1', title: 'Protein folding', abstract: 'Protein folding of food: the price of protein in food markets from survey data.' },
-      { id: 'X2', title: 'Protein folding', abstract: 'Protein folding from sequences: residue contact maps and tertiary structure here.' },
-    ];
+    const many = FEEDBACK_PAPERS;
     const p = file('many.jsonl', many.map((x) => JSON.stringify(x)).join('\n'));
     const t = file('fold.json', JSON.stringify({ fold: { query: 'protein folding' } }));
     const engine = (feedback: boolean) =>
