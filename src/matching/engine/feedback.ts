@@ -26,7 +26,7 @@ export const FEEDBACK_DOCS = 10;
 /** Fewer confident matches than this: no feedback (one paper alone is no consensus). */
 export const MIN_FEEDBACK_DOCS = 2;
 /** A paper's most distinctive terms: the ones it can contribute to a centroid. */
-export const DOC_TOP_TERMS = 40;
+export const DOC_TOP_TERMS = 20;
 /** Terms kept of a paper's vector (the heaviest; the rest are common words of little weight). */
 export const DOC_TERMS = 100;
 /** Terms kept in a topic's centroid. */
@@ -57,6 +57,8 @@ export interface Centroid {
   /** The feedback papers (batch indexes, in the order given) and the similarity of each with the centroid of the others. */
   members: Int32Array;
   leaveOneOut: Float64Array;
+  /** With `compare` given to centroid(): the similarities of those papers (as similarities() gives them). */
+  similarities?: Float64Array;
 }
 
 function isNumber(s: string): boolean {
@@ -354,7 +356,7 @@ export class FeedbackIndex {
    * stems. Undefined when there are fewer than MIN_FEEDBACK_DOCS of them or they share no
    * distinctive term.
    */
-  centroid(confident: number[], queryStems: ReadonlySet<string>): Centroid | undefined {
+  centroid(confident: number[], queryStems: ReadonlySet<string>, compare?: number[]): Centroid | undefined {
     if (confident.length < MIN_FEEDBACK_DOCS) return undefined;
     const k = Math.min(confident.length, FEEDBACK_DOCS);
     // Vectors first: building one may grow the scratch arrays read below.
@@ -432,11 +434,14 @@ export class FeedbackIndex {
       const rnorm = Math.max(0, norm * norm * scale * scale + (accQ[d] - 2 * k * accB[d]) / ((k - 1) * (k - 1)));
       leaveOneOut[j] = rnorm > 0 ? dot / Math.sqrt(rnorm) : 0;
     }
+    const centroid: Centroid = { ids, weights, norm, level: 0, members, leaveOneOut };
+    // The papers to rank, read from the same sums (what similarities() would accumulate again).
+    if (compare) centroid.similarities = this.readSimilarities(compare, centroid);
     this.clearAccumulators();
     const loo = Float64Array.from(leaveOneOut).sort();
     const mid = k >> 1;
-    const level = k % 2 ? loo[mid] : (loo[mid - 1] + loo[mid]) / 2;
-    return { ids, weights, norm, level, members, leaveOneOut };
+    centroid.level = k % 2 ? loo[mid] : (loo[mid - 1] + loo[mid]) / 2;
+    return centroid;
   }
 
   /** The centroid's n heaviest terms, for explanations. */
@@ -447,15 +452,21 @@ export class FeedbackIndex {
 
   /** Cosines of papers with the centroid (leave one out for the centroid's own members). */
   similarities(docs: number[], c: Centroid): Float64Array {
-    const out = new Float64Array(docs.length);
     this.accumulate(c.ids, c.weights);
+    const out = this.readSimilarities(docs, c);
+    this.clearAccumulators();
+    return out;
+  }
+
+  /** similarities() from the sums accumulated for the centroid `c`. */
+  private readSimilarities(docs: number[], c: Centroid): Float64Array {
+    const out = new Float64Array(docs.length);
     for (let j = 0; j < docs.length; j++) {
       const d = docs[j];
       // A feedback paper is compared with the centroid of the others.
       const member = c.members.indexOf(d);
       out[j] = member >= 0 ? c.leaveOneOut[member] : c.norm > 0 ? this.accA[d] / c.norm : 0;
     }
-    this.clearAccumulators();
     return out;
   }
 

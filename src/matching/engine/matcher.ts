@@ -1328,10 +1328,10 @@ function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch,
   // here (the caller sorts once the scores are lifted).
   const confident = found.map((m) => batch.indexOf(m.paperId));
   const best = bestMatches(found, FEEDBACK_DOCS).map((k) => confident[k]);
-  const centroid = feedback.centroid(best, stemsOfTopic(topic));
+  const centroid = feedback.centroid(best, stemsOfTopic(topic), confident);
   if (!centroid || centroid.level <= 0) return;
   const lift = (sim: number) => 1 + FEEDBACK_LIFT * Math.min(2, sim / centroid.level);
-  const sims = feedback.similarities(confident, centroid);
+  const sims = centroid.similarities!;
   for (let k = 0; k < found.length; k++) found[k].score = round(found[k].score * lift(sims[k]));
   if (!admit) return;
   const similar = feedback.similarPapers(centroid, centroid.level, new Set(confident));
