@@ -3,6 +3,11 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import { CollectionStats, documentTerms, EnginePaper, fieldLengths } from './engine';
 
+/** Statistics loaded for some terms; `holds` tells which (a df of 0 for the others means "not loaded"). */
+export interface LoadedStats extends CollectionStats {
+  holds(term: string): boolean;
+}
+
 /**
  * Collection statistics for scoring, persisted as (term, df) rows plus one counter row, and
  * updated incrementally in the same transaction that stores new papers.
@@ -36,21 +41,37 @@ export class CollectionStatsRepository {
         abstract_tokens = collection_stat.abstract_tokens + excluded.abstract_tokens`;
   }
 
-  /** Loads the counters and the document frequencies of the given terms only. */
-  async load(terms: string[]): Promise<CollectionStats> {
-    const row = await this.prisma.collectionStat.findUnique({ where: { id: 1 } });
+  /**
+   * Loads the counters and the document frequencies of the given terms only. With `base`, loads
+   * only the terms `base` does not hold, and keeps base's counters and document frequencies: the
+   * matching job loads a digest's paper terms once and each batch of topics on top of them, so
+   * that the whole digest is scored against one snapshot of its papers' statistics.
+   */
+  async load(terms: string[], base?: LoadedStats): Promise<LoadedStats> {
     const df = new Map<string, number>();
-    const unique = [...new Set(terms)];
+    const unique = [...new Set(terms)].filter((t) => !base?.holds(t));
     for (let i = 0; i < unique.length; i += 10_000) {
       const rows = await this.prisma.termStat.findMany({ where: { term: { in: unique.slice(i, i + 10_000) } } });
       for (const r of rows) df.set(r.term, r.df);
     }
+    const known = new Set(unique);
+    if (base) {
+      return {
+        docCount: base.docCount,
+        avgTitleLength: base.avgTitleLength,
+        avgAbstractLength: base.avgAbstractLength,
+        df: (term: string) => (known.has(term) ? (df.get(term) ?? 0) : base.df(term)),
+        holds: (term: string) => known.has(term) || base.holds(term),
+      };
+    }
+    const row = await this.prisma.collectionStat.findUnique({ where: { id: 1 } });
     const docCount = row?.docCount ?? 0;
     return {
       docCount,
       avgTitleLength: docCount ? Number(row!.titleTokens) / docCount : 0,
       avgAbstractLength: docCount ? Number(row!.abstractTokens) / docCount : 0,
       df: (term: string) => df.get(term) ?? 0,
+      holds: (term: string) => known.has(term),
     };
   }
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { CollectionStatsRepository } from './collection-stats.repository';
 import { compileTopics, EnginePaper, InMemoryStats, matchPapers, TopicMatch } from './engine';
+import { FeedbackIndex } from './engine/feedback';
 import { FEEDBACK_PAPERS } from './engine/spec-fixtures';
 import type { MatchingRepository, TopicRow } from './matching.repository';
 import { MatchingService } from './matching.service';
@@ -16,17 +17,20 @@ describe('MatchingService', () => {
   const topics: TopicRow[] = [
     { id: 1, query: 'protein folding' },
     { id: 2, query: 'graphs' },
+    { id: 3, query: 'tertiary structure' },
   ];
 
-  async function stored(feedback: string | undefined): Promise<Map<string, TopicMatch[]>> {
-    let saved = new Map<string, TopicMatch[]>();
+  /** What the job stores; `batches` splits the topics as activeTopics would with a smaller MATCH_TOPIC_BATCH. */
+  async function stored(feedback: string | undefined, batches = 1): Promise<Map<string, TopicMatch[]>> {
+    const saved = new Map<string, TopicMatch[]>();
     const repo = {
       digestPapers: async () => papers,
       async *activeTopics() {
-        yield topics;
+        const size = Math.ceil(topics.length / batches);
+        for (let i = 0; i < topics.length; i += size) yield topics.slice(i, i + size);
       },
       saveTopicMatches: async (_digest: number, matches: Map<string, TopicMatch[]>) => {
-        saved = matches;
+        for (const [k, v] of matches) saved.set(k, v);
         return [...matches.values()].reduce((n, l) => n + l.length, 0);
       },
       fanOut: async () => 0,
@@ -52,5 +56,17 @@ describe('MatchingService', () => {
     expect(off).toEqual(engine(false));
     expect(on).toEqual(engine(true));
     expect(on.get('1')).not.toEqual(off.get('1'));
+  });
+
+  it('builds the papers\' feedback vectors once per digest, not once per batch of topics', async () => {
+    // addField runs once per field of a paper whose vector is built (title and abstract).
+    const built = jest.spyOn(FeedbackIndex.prototype as unknown as { addField: () => void }, 'addField');
+    try {
+      const inTwo = await stored('true', 2);
+      expect(built).toHaveBeenCalledTimes(2 * papers.length);
+      expect(inTwo).toEqual(engine(true));
+    } finally {
+      built.mockRestore();
+    }
   });
 });

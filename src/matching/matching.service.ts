@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { RowRef } from '../infra/queue/queues';
 import { CollectionStatsRepository } from './collection-stats.repository';
-import { compileTopics, CompiledTopic, documentTerms, matchPapers, QuerySyntaxError, statTerms } from './engine';
+import { compileTopics, CompiledTopic, documentTerms, matchPapers, PaperBatch, QuerySyntaxError, statTerms } from './engine';
 import { MatchingRepository, TopicRow } from './matching.repository';
 
 export interface MatchDigestResult {
@@ -32,10 +32,16 @@ export class MatchingService {
     if (!papers) throw new Error(`digest ${digestId} does not exist`);
     let topics = 0;
     let topicMatches = 0;
+    // The papers are analysed, and their statistics loaded, once for the digest rather than once
+    // per batch of topics: every batch is scored against the same snapshot of the collection, and
+    // feedback vectors (MATCH_FEEDBACK) are built once.
+    const paperBatch = new PaperBatch(papers);
+    const paperStats = await this.stats.load(papers.flatMap((p) => documentTerms(p)));
+    const options = { feedback: this.config.env.MATCH_FEEDBACK, paperStats };
     for await (const batch of this.repo.activeTopics(this.config.env.MATCH_TOPIC_BATCH)) {
       const compiled = this.compile(batch);
-      const stats = await this.stats.load([...statTerms(compiled), ...papers.flatMap((p) => documentTerms(p))]);
-      topicMatches += await this.repo.saveTopicMatches(digestId, matchPapers(compiled, papers, stats, { feedback: this.config.env.MATCH_FEEDBACK }));
+      const stats = await this.stats.load(statTerms(compiled), paperStats);
+      topicMatches += await this.repo.saveTopicMatches(digestId, matchPapers(compiled, paperBatch, stats, options));
       topics += batch.length;
     }
     const subscriberMatches = await this.repo.fanOut(digestId);

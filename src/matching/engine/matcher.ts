@@ -1041,6 +1041,22 @@ export class PaperBatch {
   private ids: Map<string, number> | undefined;
 
   /** Index of a paper in the batch (the first with that id). */
+  /**
+   * The feedback vectors of these papers under `stats`, built once per statistics object: matching
+   * topics in several batches against one digest (the job) reuses them when it passes the same
+   * `paperStats` (see MatchOptions). A statistics object that has grown since (an InMemoryStats
+   * given more papers: its document count changed) gets new vectors.
+   */
+  feedbackIndex(stats: CollectionStats): FeedbackIndex {
+    const kept = this.feedbackIndexes.get(stats);
+    if (kept && kept.docCount === stats.docCount) return kept.index;
+    const index = new FeedbackIndex(this.docs, stats);
+    this.feedbackIndexes.set(stats, { index, docCount: stats.docCount });
+    return index;
+  }
+
+  private readonly feedbackIndexes = new WeakMap<CollectionStats, { index: FeedbackIndex; docCount: number }>();
+
   indexOf(id: string): number {
     if (!this.ids) {
       this.ids = new Map();
@@ -1234,6 +1250,13 @@ export interface MatchOptions {
    * to the confident matches as these are to each other (default false: see docs/matching.md).
    */
   feedbackAdmission?: boolean;
+  /**
+   * With feedback: the statistics the papers' term vectors are weighted with, when `stats` is not
+   * the object to key them by. The job scores a digest's topics in batches, each with statistics
+   * of its own topic terms over one snapshot of the papers' terms (`paperStats`), so the vectors
+   * are built once per digest. Its df must agree with `stats` on every term of the papers.
+   */
+  paperStats?: CollectionStats;
 }
 
 export function matchBatch(
@@ -1243,7 +1266,7 @@ export function matchBatch(
   options: MatchOptions = {},
 ): Map<string, TopicMatch[]> {
   const scorer = new Scorer(stats, batch);
-  const feedback = options.feedback === true ? new FeedbackIndex(batch.docs, stats) : undefined;
+  const feedback = options.feedback === true ? batch.feedbackIndex(options.paperStats ?? stats) : undefined;
   const out = new Map<string, TopicMatch[]>();
   for (const topic of topics) {
     const term = options.exhaustive ? undefined : singleTerm(topic.root);

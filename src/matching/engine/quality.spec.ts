@@ -204,6 +204,18 @@ describe('feedback vectors and centroids', () => {
     expect(c.ids.length).toBeGreaterThan(0);
     expect(has(index.termNames(c, c.ids.length), 'fold')).toBe(false);
   });
+
+  it('a batch keeps its feedback vectors per statistics object, and makes new ones when the statistics grew', () => {
+    const batch = new PaperBatch(many);
+    const stats = InMemoryStats.fromPapers(many);
+    const first = batch.feedbackIndex(stats);
+    expect(batch.feedbackIndex(stats)).toBe(first);
+    expect(batch.feedbackIndex(InMemoryStats.fromPapers(many))).not.toBe(first);
+    stats.add(paper('Maps', 'Residue contact maps of sequences.'));
+    const grown = batch.feedbackIndex(stats);
+    expect(grown).not.toBe(first);
+    expect(batch.feedbackIndex(stats)).toBe(grown);
+  });
 });
 
 describe('statistics are never served stale across runs', () => {
@@ -248,4 +260,5 @@ describe('statistics are never served stale across runs', () => {
     expect(after).toEqual(fresh);
     expect(after).not.toEqual(before);
   });
+
 });
