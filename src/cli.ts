@@ -12,6 +12,7 @@ import { migrateDatabase } from './infra/prisma/migrate';
 import { ComposerService } from './mailer/composer.service';
 import { ReconcilerService } from './mailer/reconciler.service';
 import { MailTransport } from './infra/mail/mail-transport.service';
+import { CollectionStatsRepository } from './matching/collection-stats.repository';
 import { QuerySyntaxError } from './matching/engine';
 import { runMatchCommand } from './matching/match.command';
 import { SubscribersService } from './subscribers/subscribers.service';
@@ -130,6 +131,16 @@ export function buildProgram(): Command {
       } catch (e) {
         throw e instanceof QuerySyntaxError ? e : new UsageError((e as Error).message);
       }
+    });
+
+  program
+    .command('stats:rebuild')
+    .description('count the collection statistics (document frequencies, lengths) again from the stored papers; the matching job does it by itself after an upgrade that changed the text analysis')
+    .action(async () => {
+      await withContext({ workers: false }, async (app) => {
+        const r = (await app.get(CollectionStatsRepository).rebuild())!;
+        out(`collection statistics counted again: ${r.papers} papers, ${r.terms} terms`);
+      });
     });
 
   program

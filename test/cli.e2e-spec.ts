@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, tableCounts, TestDatabase } from './helpers/test-db';
+import { digestFromPage } from '../src/ingestion/parsers/digest-input';
+import { InMemoryStats } from '../src/matching/engine';
+import { createTestDatabase, tableCounts, TestDatabase, withClient } from './helpers/test-db';
 import { deleteKeys, TEST_REDIS_URL } from './helpers/test-app';
 
 const ROOT = join(__dirname, '..');
@@ -39,6 +41,19 @@ describe('command line (the built dist/src/cli.js, as users run it)', () => {
     const again = run(['ingest', PAGE]);
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/was already ingested; nothing stored/);
+  });
+
+  it('counts the collection statistics again (stats:rebuild)', async () => {
+    await withClient(db.url, (c) => c.query(`UPDATE term_stat SET df = df + 1`));
+    const r = run(['stats:rebuild']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^collection statistics counted again: 39 papers, \d+ terms$/m);
+    // Each count is the page's again, not off by the one added above.
+    const expected = InMemoryStats.fromPapers(digestFromPage(readFileSync(PAGE, 'utf8')).papers.map((p, i) => ({ id: String(i), ...p })));
+    const { rows } = await withClient(db.url, (c) => c.query(`SELECT term, df FROM term_stat WHERE term IN ('model', 'learn', 'languag model')`));
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect([r.term, r.df]).toEqual([r.term, expected.df(r.term)]);
   });
 
   it('rejects a malformed page with the file and line, exit code 2, and stores nothing', async () => {

@@ -1,22 +1,43 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
-import { CollectionStats, documentTerms, EnginePaper, fieldLengths } from './engine';
+import { ANALYZER_VERSION, CollectionStats, documentTerms, EnginePaper, fieldLengths } from './engine';
 
 /** Statistics loaded for some terms; `holds` tells which (a df of 0 for the others means "not loaded"). */
 export interface LoadedStats extends CollectionStats {
   holds(term: string): boolean;
 }
 
+/** Papers read per page when the statistics are counted again. */
+const REBUILD_PAGE = 2_000;
+
 /**
  * Collection statistics for scoring, persisted as (term, df) rows plus one counter row, and
- * updated incrementally in the same transaction that stores new papers.
+ * updated incrementally in the same transaction that stores new papers. The counter row records
+ * the text analysis that made them (ANALYZER_VERSION): statistics made by an earlier one are
+ * counted again from the stored papers before they are used (ensureCurrent).
  */
 @Injectable()
 export class CollectionStatsRepository {
+  private readonly logger = new Logger(CollectionStatsRepository.name);
+
   constructor(private readonly prisma: PrismaService) {}
 
   async recordNewPapers(tx: Prisma.TransactionClient, papers: EnginePaper[]): Promise<void> {
+    const { titleTokens, abstractTokens } = await this.addTerms(tx, papers);
+    // A new counter row is made by the running analysis; an existing one keeps its version until
+    // a rebuild (its other counts were made by the analysis it names).
+    await tx.$executeRaw`
+      INSERT INTO collection_stat (id, doc_count, title_tokens, abstract_tokens, analyzer_version)
+      VALUES (1, ${papers.length}, ${titleTokens}, ${abstractTokens}, ${ANALYZER_VERSION})
+      ON CONFLICT (id) DO UPDATE SET
+        doc_count = collection_stat.doc_count + excluded.doc_count,
+        title_tokens = collection_stat.title_tokens + excluded.title_tokens,
+        abstract_tokens = collection_stat.abstract_tokens + excluded.abstract_tokens`;
+  }
+
+  /** Adds the papers' terms to term_stat; returns their token counts. */
+  private async addTerms(tx: Prisma.TransactionClient, papers: EnginePaper[]): Promise<{ titleTokens: number; abstractTokens: number }> {
     const df = new Map<string, number>();
     let titleTokens = 0;
     let abstractTokens = 0;
@@ -28,17 +49,82 @@ export class CollectionStatsRepository {
     }
     const terms = [...df.keys()].sort(); // a stable order keeps concurrent upserts from deadlocking
     const counts = terms.map((t) => df.get(t)!);
-    await tx.$executeRaw`
-      INSERT INTO term_stat (term, df)
-      SELECT * FROM unnest(${terms}::text[], ${counts}::int[])
-      ON CONFLICT (term) DO UPDATE SET df = term_stat.df + excluded.df`;
-    await tx.$executeRaw`
-      INSERT INTO collection_stat (id, doc_count, title_tokens, abstract_tokens)
-      VALUES (1, ${papers.length}, ${titleTokens}, ${abstractTokens})
-      ON CONFLICT (id) DO UPDATE SET
-        doc_count = collection_stat.doc_count + excluded.doc_count,
-        title_tokens = collection_stat.title_tokens + excluded.title_tokens,
-        abstract_tokens = collection_stat.abstract_tokens + excluded.abstract_tokens`;
+    if (terms.length > 0) {
+      await tx.$executeRaw`
+        INSERT INTO term_stat (term, df)
+        SELECT * FROM unnest(${terms}::text[], ${counts}::int[])
+        ON CONFLICT (term) DO UPDATE SET df = term_stat.df + excluded.df`;
+    }
+    return { titleTokens, abstractTokens };
+  }
+
+  /**
+   * Counts the statistics again from the stored papers when they were made by an earlier text
+   * analysis (after an upgrade that changed the stemmer); true when it did. A later analysis's
+   * statistics are left alone (an older process during a rolling upgrade does not undo a newer
+   * one's rebuild).
+   */
+  async ensureCurrent(): Promise<boolean> {
+    const row = await this.prisma.collectionStat.findUnique({ where: { id: 1 }, select: { analyzerVersion: true } });
+    if (!row || row.analyzerVersion >= ANALYZER_VERSION) return false;
+    return (await this.rebuild({ onlyIfOlder: true })) !== undefined;
+  }
+
+  /**
+   * Replaces term_stat and the counters with counts of every stored paper under the running text
+   * analysis, in one transaction: until it commits, readers see the old statistics, and papers
+   * stored meanwhile wait for it and are then counted once. With `onlyIfOlder`, does nothing
+   * (undefined) when another process has rebuilt them since.
+   */
+  async rebuild({ onlyIfOlder = false } = {}): Promise<{ papers: number; terms: number } | undefined> {
+    const started = Date.now();
+    const result = await this.prisma.$transaction(
+      async (tx) => {
+        // Ingestion writes both tables in its own transactions: they wait for this one.
+        await tx.$executeRaw`LOCK TABLE collection_stat, term_stat IN EXCLUSIVE MODE`;
+        if (onlyIfOlder) {
+          const row = await tx.collectionStat.findUnique({ where: { id: 1 }, select: { analyzerVersion: true } });
+          if (!row || row.analyzerVersion >= ANALYZER_VERSION) return undefined;
+        }
+        await tx.$executeRaw`DELETE FROM term_stat`;
+        let papers = 0;
+        let titleTokens = 0;
+        let abstractTokens = 0;
+        for (let after = 0; ; ) {
+          const rows = await tx.paper.findMany({
+            where: { id: { gt: after } },
+            orderBy: { id: 'asc' },
+            take: REBUILD_PAGE,
+            select: { id: true, title: true, abstract: true },
+          });
+          if (rows.length === 0) break;
+          after = rows[rows.length - 1].id;
+          const counted = await this.addTerms(
+            tx,
+            rows.map((r) => ({ id: String(r.id), title: r.title, abstract: r.abstract })),
+          );
+          papers += rows.length;
+          titleTokens += counted.titleTokens;
+          abstractTokens += counted.abstractTokens;
+        }
+        await tx.$executeRaw`
+          INSERT INTO collection_stat (id, doc_count, title_tokens, abstract_tokens, analyzer_version)
+          VALUES (1, ${papers}, ${titleTokens}, ${abstractTokens}, ${ANALYZER_VERSION})
+          ON CONFLICT (id) DO UPDATE SET
+            doc_count = excluded.doc_count,
+            title_tokens = excluded.title_tokens,
+            abstract_tokens = excluded.abstract_tokens,
+            analyzer_version = excluded.analyzer_version`;
+        const terms = await tx.termStat.count();
+        return { papers, terms };
+      },
+      // Minutes for a large collection: counting is one pass over the papers.
+      { maxWait: 60_000, timeout: 6 * 60 * 60_000 },
+    );
+    if (result) {
+      this.logger.log(`collection statistics counted again (text analysis ${ANALYZER_VERSION}): ${result.papers} papers, ${result.terms} terms in ${Date.now() - started} ms`);
+    }
+    return result;
   }
 
   /**

@@ -36,7 +36,7 @@ describe('MatchingService', () => {
       fanOut: async () => 0,
       markMatched: async (id: number) => ({ id, version: 1 }),
     } as unknown as MatchingRepository;
-    const stats = { load: async () => InMemoryStats.fromPapers(papers) } as unknown as CollectionStatsRepository;
+    const stats = { ensureCurrent: async () => false, load: async () => InMemoryStats.fromPapers(papers) } as unknown as CollectionStatsRepository;
     const config = AppConfig.fromProcessEnv({ MATCH_FEEDBACK: feedback });
     await new MatchingService(repo, stats, config).matchDigest(7);
     return saved;

@@ -30,6 +30,8 @@ export class MatchingService {
   async matchDigest(digestId: number): Promise<MatchDigestResult> {
     const papers = await this.repo.digestPapers(digestId);
     if (!papers) throw new Error(`digest ${digestId} does not exist`);
+    // Statistics counted by an earlier text analysis (before an upgrade) are counted again first.
+    await this.stats.ensureCurrent();
     let topics = 0;
     let topicMatches = 0;
     // The papers are analysed, and their statistics loaded, once for the digest rather than once

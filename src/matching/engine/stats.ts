@@ -11,6 +11,14 @@ export interface CollectionStats {
 }
 
 /**
+ * Version of the text analysis behind documentTerms and fieldLengths (tokenisation and stemming).
+ * Statistics kept outside the process (the database's term_stat, keyed by stems) were counted with
+ * the analysis of their time and must be counted again when this changes.
+ * 1: Porter2 stems. 2: Porter2 with derivations kept apart (keepDerivation in tokenize.ts).
+ */
+export const ANALYZER_VERSION = 2;
+
+/**
  * The distinct statistic keys of one paper (title and abstract): stems, and adjacent-stem bigrams
  * written "stem1 stem2". Persist one df row per key and increment each when a paper is stored.
  */

@@ -5,13 +5,48 @@ const stems = (text: string) => tokenize(text).tokens.map((t) => (t.start === t.
 
 describe('tokenize', () => {
   it('lower-cases, folds accents and drops punctuation and stop words', () => {
-    expect(stems('The Schrödinger Bridge, revisited!')).toEqual(['schroding', 'bridg', 'revisit']);
+    expect(stems('The Schrödinger Bridge, revisited!')).toEqual(['schrodinger', 'bridg', 'revisit']);
   });
 
   it('stems inflections to one form', () => {
     expect(stemWord('adaptations')).toBe(stemWord('adaptation'));
     expect(stemWord('pruning')).toBe(stemWord('pruned'));
     expect(stemWord('models')).toBe(stemWord('model'));
+  });
+
+  it('keeps inflections together but not the derivations Porter2 merges into another word', () => {
+    const same = (words: string[]) => new Set(words.map(stemWord)).size;
+    // Inflections still meet.
+    expect(same(['tokenization', 'tokenizations'])).toBe(1);
+    expect(same(['tokenize', 'tokenized', 'tokenizing', 'tokenization'])).toBe(1);
+    expect(same(['transformer', 'transformers'])).toBe(1);
+    expect(same(['consider', 'considers', 'considered', 'considering'])).toBe(1);
+    expect(same(['operator', 'operators'])).toBe(1);
+    expect(same(['generative', 'generatively'])).toBe(1);
+    expect(same(['transform', 'transformed', 'transforming', 'transformation'])).toBe(1);
+    // Derivations that name something else do not.
+    for (const [a, b] of [
+      ['tokenization', 'token'],
+      ['generalization', 'general'],
+      ['localization', 'local'],
+      ['optimization', 'optimal'],
+      ['optimizer', 'optimization'],
+      ['transformer', 'transformation'],
+      ['adapter', 'adaptation'],
+      ['operator', 'operation'],
+      ['encoder', 'encoding'],
+      ['generator', 'generation'],
+      ['discriminator', 'discriminative'],
+      ['contrastive', 'contrast'],
+      ['generative', 'generation'],
+      ['objective', 'object'],
+      ['positive', 'position'],
+    ]) {
+      expect([a, stemWord(a)]).not.toEqual([a, stemWord(b)]);
+    }
+    // Words that only look like it are left alone.
+    expect(stemWord('size')).toBe('size');
+    expect(stemWord('layers')).toBe(stemWord('layer'));
   });
 
   it('brings British spellings to American ones', () => {

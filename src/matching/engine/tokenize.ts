@@ -57,7 +57,32 @@ export function normalizeText(text: string): string {
   return normalizeKeepingCase(text).toLowerCase();
 }
 
-/** Porter2 stem, with British -isation/-iser/-our spellings brought to American ones first. */
+/**
+ * Porter2 merges some words that name different things by stripping a derivational suffix down to
+ * a shorter word. Three such steps are undone (the stem keeps a mark of the suffix), so that
+ * inflections still meet but these derivations no longer do:
+ * - -ize and its derivations from their base: "tokenization", "tokenizer", "tokenized" stay apart
+ *   from "token"; "generalization" from "general", "localization" from "local", "optimization" from
+ *   "optimal" (an agent noun in -izer keeps its own stem: "optimizer");
+ * - agent nouns from their action: "transformer" from "transformation", "adapter" from
+ *   "adaptation", "operator" from "operation", "encoder" from "encoding", "generator" from
+ *   "generation" (verbs in -er keep their inflections together: "consider", "considered");
+ * - -ive adjectives from their noun or verb: "contrastive" from "contrast", "generative" from
+ *   "generation", "objective" from "object", "positive" from "position".
+ * `word` is the word given to Porter2, `stem` what it returned.
+ */
+export function keepDerivation(word: string, stem: string): string {
+  if (!word.startsWith(stem)) return stem;
+  const tail = word.slice(stem.length);
+  if (/^izers?$/.test(tail)) return `${stem}izer`;
+  if (tail.startsWith('iz')) return `${stem}iz`;
+  if (/^er(s|ed|ing)?$/.test(tail)) return `${stem}er`;
+  if (/^(at)?ors?$/.test(tail)) return stem + (tail.startsWith('at') ? 'ator' : 'or');
+  if (/^(at|it)?ive/.test(tail)) return `${stem}iv`;
+  return stem;
+}
+
+/** Porter2 stem (see keepDerivation), with British -isation/-iser/-our spellings brought to American ones first. */
 export function stemWord(word: string): string {
   let s = stemCache.get(word);
   if (s !== undefined) return s;
@@ -71,7 +96,7 @@ export function stemWord(word: string): string {
       .replace(/isation(s?)$/, 'ization$1')
       .replace(/iser(s?)$/, 'izer$1')
       .replace(/([ilbv])our(s|ed|ing|al|ally)?$/, '$1or$2');
-    s = porter2(american);
+    s = keepDerivation(american, porter2(american));
   }
   s = intern(s);
   if (stemCache.size > 200_000) stemCache.clear();

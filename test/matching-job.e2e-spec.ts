@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { compileTopics, InMemoryStats, matchPapers } from '../src/matching/engine';
+import { ANALYZER_VERSION, compileTopics, documentTerms, InMemoryStats, matchPapers } from '../src/matching/engine';
 import { AppConfig } from '../src/config/app-config';
 import { CollectionStatsRepository } from '../src/matching/collection-stats.repository';
 import { MatchingRepository } from '../src/matching/matching.repository';
@@ -18,7 +18,7 @@ const TOPICS = ['large language models', 'reinforcement learning', 'fine-tuning'
  * the papers' statistics, with feedback vectors built once: with a batch of one topic and feedback
  * on, it must store exactly what the engine (and so the CLI) gives for all topics at once.
  */
-describe('matching job: topic batches and feedback ranking (real PostgreSQL)', () => {
+describe('matching job: topic batches, feedback ranking and statistics (real PostgreSQL)', () => {
   let db: TestDatabase;
   let t: TestApp;
 
@@ -76,5 +76,55 @@ describe('matching job: topic batches and feedback ranking (real PostgreSQL)', (
     // Feedback changed some scores: the comparison above covers the feedback path.
     const plain = matchPapers(compileTopics(TOPICS.map((query) => ({ id: query, query }))), papers, InMemoryStats.fromPapers(papers));
     expect([...plain.values()].flat().map((m) => m.score)).not.toEqual([...engine.values()].flat().map((m) => m.score));
+  });
+
+  /** The statistics as stored: counters, version and every term's df. */
+  const storedStats = () =>
+    withClient(db.url, async (c) => {
+      const counters = (await c.query(`SELECT doc_count, title_tokens::int, abstract_tokens::int, analyzer_version FROM collection_stat`)).rows;
+      const df = new Map<string, number>((await c.query(`SELECT term, df FROM term_stat`)).rows.map((r) => [r.term as string, r.df as number]));
+      return { counters, df };
+    });
+
+  it('counts the statistics again from the stored papers when an earlier text analysis made them', async () => {
+    const papers = await withClient(db.url, async (c) =>
+      (await c.query(`SELECT id, title, abstract FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string })),
+    );
+    expect(papers.length).toBeGreaterThan(50);
+    const expected = InMemoryStats.fromPapers(papers);
+    const current = await storedStats();
+    // What ingestion recorded, by the running analysis.
+    expect(current.counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
+    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
+    expect(current.df.size).toBe(terms.size);
+    for (const t of terms) expect([t, current.df.get(t)]).toEqual([t, expected.df(t)]);
+
+    // Statistics as an earlier analysis left them: other keys, other counts, an older version.
+    await withClient(db.url, async (c) => {
+      await c.query(`UPDATE term_stat SET df = df + 3`);
+      await c.query(`INSERT INTO term_stat (term, df) VALUES ('zz-stale-stem', 40), ('zz-stale a-bigram', 12)`);
+      await c.query(`UPDATE collection_stat SET analyzer_version = ${ANALYZER_VERSION - 1}, doc_count = doc_count + 7`);
+    });
+    const stats = t.app.get(CollectionStatsRepository);
+    expect(await stats.ensureCurrent()).toBe(true);
+    expect(await storedStats()).toEqual(current);
+    // Current now: nothing to do.
+    expect(await stats.ensureCurrent()).toBe(false);
+
+    // Statistics of a later analysis (a newer process during a rolling upgrade) are left alone.
+    await withClient(db.url, (c) => c.query(`UPDATE collection_stat SET analyzer_version = ${ANALYZER_VERSION + 1}`));
+    expect(await stats.ensureCurrent()).toBe(false);
+    await withClient(db.url, (c) => c.query(`UPDATE collection_stat SET analyzer_version = ${ANALYZER_VERSION}`));
+  });
+
+  it('the matching job brings stale statistics up to date before it scores a digest', async () => {
+    const before = await storedStats();
+    await withClient(db.url, async (c) => {
+      await c.query(`UPDATE term_stat SET df = 1`);
+      await c.query(`UPDATE collection_stat SET analyzer_version = ${ANALYZER_VERSION - 1}`);
+    });
+    const digestId = await withClient(db.url, async (c) => (await c.query(`SELECT id FROM digest ORDER BY id LIMIT 1`)).rows[0].id as number);
+    await t.app.get(MatchingService).matchDigest(digestId);
+    expect(await storedStats()).toEqual(before);
   });
 });
