@@ -6,6 +6,8 @@ import { AppConfig } from '../src/config/app-config';
 import { CollectionStatsRepository } from '../src/matching/collection-stats.repository';
 import { MatchingRepository } from '../src/matching/matching.repository';
 import { MatchingService } from '../src/matching/matching.service';
+import { digestFromPage } from '../src/ingestion/parsers/digest-input';
+import { titleKey } from '../src/ingestion/parsers/paper-identity';
 import { SubscribersService } from '../src/subscribers/subscribers.service';
 import { startTestApp, TestApp } from './helpers/test-app';
 import { createTestDatabase, TestDatabase, withClient } from './helpers/test-db';
@@ -126,5 +128,30 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
     const digestId = await withClient(db.url, async (c) => (await c.query(`SELECT id FROM digest ORDER BY id LIMIT 1`)).rows[0].id as number);
     await t.app.get(MatchingService).matchDigest(digestId);
     expect(await storedStats()).toEqual(before);
+  });
+
+  it('two pages that share papers, stored at once while the statistics are counted again: each paper stored once and counted once', async () => {
+    const stats = t.app.get(CollectionStatsRepository);
+    const pages = ['001_4f5b244bc862d203', '002_80ae0b6a3b65c4c3'].map((p) => readFileSync(join(__dirname, `../prisma/seed-digests/${p}.txt`), 'utf8'));
+    // Two rebuilds and two pages at once, in whatever order PostgreSQL lets them run.
+    await Promise.all([
+      stats.rebuild(),
+      request(t.url).post('/api/digests/import').set('Content-Type', 'text/plain').send(pages[0]).expect(201),
+      stats.rebuild(),
+      request(t.url).post('/api/digests/import').set('Content-Type', 'text/plain').send(pages[1]).expect(201),
+    ]);
+    const papers = await withClient(db.url, async (c) =>
+      (await c.query(`SELECT id, title, abstract FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string })),
+    );
+    // Pages 0–2 hold 62 + 39 + … papers, some of them on two pages: each is stored once.
+    const keys = [PAGE, ...pages].flatMap((page) => digestFromPage(page).papers.map((p) => p.arxivId ?? titleKey(p.title)));
+    expect(papers.length).toBe(new Set(keys).size);
+    expect(papers.length).toBeLessThan(keys.length);
+    const expected = InMemoryStats.fromPapers(papers);
+    const { counters, df } = await storedStats();
+    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
+    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
+    expect(df.size).toBe(terms.size);
+    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
   });
 });

@@ -4,6 +4,7 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import { DigestInput, PaperInput } from './digest.types';
 import { titleKey } from './parsers/paper-identity';
+import { isUniqueViolation } from '../infra/prisma/errors';
 
 export interface StoredPaperRef {
   paperId: number;
@@ -35,6 +36,10 @@ export interface StoreDigestResult {
   updatedPapers: number;
 }
 
+/** Unique indexes that concurrent ingestion can run into, and how often a digest is tried. */
+const RACED_INDEXES = ['paper_arxiv_id_key', 'paper_title_key_key', 'digest_content_hash_key'];
+const STORE_ATTEMPTS = 5;
+
 @Injectable()
 export class IngestionRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -50,6 +55,19 @@ export class IngestionRepository {
    * normalised title; known papers gain the fields they lacked (link, arXiv id, authors).
    */
   async storeDigest(d: DigestInput, onNewPapers: NewPaperHook): Promise<StoreDigestResult> {
+    // Two digests stored at once that share a paper (or the same digest twice) race to insert it:
+    // the loser's transaction is refused by the unique index and rolled back whole. Run again, it
+    // finds the winner's rows and stores the rest.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.storeDigestOnce(d, onNewPapers);
+      } catch (e) {
+        if (attempt >= STORE_ATTEMPTS || !isUniqueViolation(e, ...RACED_INDEXES)) throw e;
+      }
+    }
+  }
+
+  private async storeDigestOnce(d: DigestInput, onNewPapers: NewPaperHook): Promise<StoreDigestResult> {
     const hash = IngestionRepository.contentHash(d);
     const existing = await this.prisma.digest.findUnique({ where: { contentHash: hash }, select: { id: true, status: true, createdAt: true } });
     if (existing) return { digestId: existing.id, createdAt: existing.createdAt, created: false, status: existing.status, newPapers: 0, updatedPapers: 0 };

@@ -3,6 +3,7 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import { carriedBy, composeLock, deliveredThrough } from '../infra/prisma/match-ranges';
 import type { RowRef } from '../infra/queue/queues';
+import { isUniqueViolation } from '../infra/prisma/errors';
 
 export interface DeliveryContent {
   id: number;
@@ -151,12 +152,6 @@ export class PaperCache {
 
 /** Papers kept per worker process (~2.5 KB each). */
 const PAPER_CACHE_SIZE = 5000;
-
-/** A raw query refused by the unique index `index` (as the pg driver adapter reports it). */
-function isUniqueViolation(e: unknown, index: string): boolean {
-  const cause = (e as { meta?: { driverAdapterError?: { cause?: { kind?: string; constraint?: { index?: string } } } } })?.meta?.driverAdapterError?.cause;
-  return cause?.kind === 'UniqueConstraintViolation' && cause.constraint?.index === index;
-}
 
 export function parsePapers(json: string | null): DeliveryContent['papers'] {
   return json ? (JSON.parse(json) as RawPaper[]).map((p) => ({ ...p, digestDate: new Date(p.digestDate) })) : [];

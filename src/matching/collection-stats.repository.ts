@@ -80,8 +80,9 @@ export class CollectionStatsRepository {
     const started = Date.now();
     const result = await this.prisma.$transaction(
       async (tx) => {
-        // Ingestion writes both tables in its own transactions: they wait for this one.
-        await tx.$executeRaw`LOCK TABLE collection_stat, term_stat IN EXCLUSIVE MODE`;
+        // Ingestion writes both tables in its own transactions, term_stat first (recordNewPapers):
+        // locked in the same order, one waits for the other instead of deadlocking.
+        await tx.$executeRaw`LOCK TABLE term_stat, collection_stat IN EXCLUSIVE MODE`;
         if (onlyIfOlder) {
           const row = await tx.collectionStat.findUnique({ where: { id: 1 }, select: { analyzerVersion: true } });
           if (!row || row.analyzerVersion >= ANALYZER_VERSION) return undefined;
