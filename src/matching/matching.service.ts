@@ -35,8 +35,8 @@ export class MatchingService {
     let topics = 0;
     let topicMatches = 0;
     // The papers are analysed, and their statistics loaded, once for the digest rather than once
-    // per batch of topics: every batch is scored against the same snapshot of the collection, and
-    // feedback vectors (MATCH_FEEDBACK) are built once.
+    // per batch of topics: every batch is scored with the same snapshot of the papers' statistics
+    // and the collection's counters, and feedback vectors (MATCH_FEEDBACK) are built once.
     const paperBatch = new PaperBatch(papers);
     const paperStats = await this.stats.load(papers.flatMap((p) => documentTerms(p)));
     const options = { feedback: this.config.env.MATCH_FEEDBACK, paperStats };

@@ -1040,7 +1040,6 @@ export class PaperBatch {
 
   private ids: Map<string, number> | undefined;
 
-  /** Index of a paper in the batch (the first with that id). */
   /**
    * The feedback vectors of these papers under `stats`, built once per statistics object: matching
    * topics in several batches against one digest (the job) reuses them when it passes the same
@@ -1057,6 +1056,7 @@ export class PaperBatch {
 
   private readonly feedbackIndexes = new WeakMap<CollectionStats, { index: FeedbackIndex; docCount: number }>();
 
+  /** Index of a paper in the batch (the first with that id). */
   indexOf(id: string): number {
     if (!this.ids) {
       this.ids = new Map();
