@@ -18,7 +18,9 @@ const TOPICS = ['large language models', 'reinforcement learning', 'fine-tuning'
 /**
  * The matching job scores a digest's topics in batches (MATCH_TOPIC_BATCH) against one snapshot of
  * the papers' statistics, with feedback vectors built once: with a batch of one topic and feedback
- * on, it must store exactly what the engine (and so the CLI) gives for all topics at once.
+ * on, it must store exactly what the engine (and so the CLI) gives for all topics at once. Its
+ * statistics are counted again when an earlier text analysis made them, and papers stored during
+ * that are counted once.
  */
 describe('matching job: topic batches, feedback ranking and statistics (real PostgreSQL)', () => {
   let db: TestDatabase;

@@ -260,5 +260,4 @@ describe('statistics are never served stale across runs', () => {
     expect(after).toEqual(fresh);
     expect(after).not.toEqual(before);
   });
-
 });
