@@ -23,6 +23,8 @@ export interface Pattern {
   weight?: number;
   /** For soft patterns: the query words the related forms stand in for, for explanations. */
   standsFor?: string;
+  /** For soft patterns: 1 at the alts that are other names of the area, not related forms (see relatedRatio). */
+  names?: Uint8Array;
 }
 
 export interface LeafNode {
@@ -193,18 +195,28 @@ function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined 
   const seen = new Set<string>([key]);
   const alts: string[][] = [];
   const altText: string[] = [];
+  const nameAt: number[] = [];
   for (const fi of families) {
-    for (const f of concepts.families[fi].related) {
-      const k = f.stems.join(' ');
-      if (seen.has(k)) continue;
-      seen.add(k);
-      alts.push(f.stems);
-      altText.push(f.text);
+    const family = concepts.families[fi];
+    // The area's other names only when the query is one of them: an alert that uses a broader or
+    // neighbouring text (`also`) finds the family's methods, not its names.
+    const isName = family.names.some((n) => n.stems.join(' ') === key);
+    for (const [list, name] of [[family.related, false], [isName ? family.names : [], true]] as const) {
+      for (const f of list) {
+        const k = f.stems.join(' ');
+        if (seen.has(k)) continue;
+        seen.add(k);
+        if (name) nameAt.push(alts.length);
+        alts.push(f.stems);
+        altText.push(f.text);
+      }
     }
   }
   if (alts.length === 0) return undefined;
   const text = slots.map((s) => s.text).join(' ');
-  return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text };
+  const names = nameAt.length ? new Uint8Array(alts.length) : undefined;
+  for (const a of nameAt) names![a] = 1;
+  return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text, names };
 }
 
 type TextNode = Extract<QueryNode, { kind: 'text' }>;

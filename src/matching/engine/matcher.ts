@@ -725,6 +725,9 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   const found = foundScratch;
   const gaps = formGaps(p);
   let tf = 0;
+  // The form the explanation names: the first one counted, in the first field that counts one.
+  let shown = -1;
+  let shownAt = Infinity;
   for (const f of fieldsOf(leaf)) {
     const index = doc[f];
     let count = 0;
@@ -733,16 +736,26 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
       if ((forms[a * stride + word] & bit) === 0) continue;
       const o = altOccurrences(alts[a], index);
       if (o.length === 0) continue;
-      const w = altIdf && own > 0 ? Math.min(1, altIdf[a] / own) : 1;
+      const specific = altIdf && own > 0 ? altIdf[a] / own : 1;
+      // Another name of the area counts in full when it is at least as specific as the query, and
+      // not at all when it is more common: then it names more than the query does.
+      const w = p.names?.[a] === 1 ? (specific >= 1 ? 1 : 0) : Math.min(1, specific);
+      if (w === 0) continue;
       for (let i = 0; i < o.length; i += 2) {
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
         if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], gaps[a])) continue;
+        if (shownAt !== -1 && o[i] < shownAt) {
+          shown = a;
+          shownAt = o[i];
+        }
         found[count++] = o[i];
         found[count++] = cues !== undefined && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
       }
     }
     if (count === 0) continue;
+    // A field with a counted form fixes the one shown (later fields are not searched for it).
+    shownAt = -1;
     let weighted = 0;
     if (count === 2) weighted = found[1];
     else {
@@ -758,8 +771,15 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     }
     tf += scorer.fieldWeight(f, index) * weighted;
   }
+  shownForm.set(p, shown);
   return tf > 0 ? sat(tf) : 0;
 }
+
+/**
+ * Per related-forms pattern, the form relatedRatio last counted first (-1: none): the one its
+ * explanation names. Read right after the paper's evaluation, as `winners` is.
+ */
+const shownForm = new Map<Pattern, number>();
 
 /** relatedRatio's occurrences of one field, reused by every call. */
 const foundScratch: number[] = [];
@@ -824,10 +844,13 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string 
   if (leaf.field === 'author') return `"${leaf.text}" among the authors`;
   if (p.slots.length === 1) {
     const slot = p.slots[0];
+    // A related-forms pattern names the form that counted (a more common name of the area, which
+    // does not count, is never shown), and the fields that hold it.
+    const shown = p.weight !== undefined ? (shownForm.get(p) ?? -1) : -1;
     let where = '';
-    let alt = -1;
+    let alt = shown;
     for (const f of fields) {
-      if (slotOccurrences(slot, doc[f]).length === 0) continue;
+      if ((shown >= 0 ? altOccurrences(slot.alts[shown], doc[f]) : slotOccurrences(slot, doc[f])).length === 0) continue;
       where = where ? `${where} and ${f}` : f;
       if (alt < 0) alt = slot.alts.length === 1 ? 0 : matchedAlt(slot, doc[f]);
     }

@@ -67,6 +67,34 @@ describe('concept families (soft evidence)', () => {
     expect(ids(result)).toEqual([linked.id, specific.id]);
   });
 
+  it('counts another name of the area when it is at least as specific as the query, and names it', () => {
+    // "entity resolution" as rare as "record linkage"; "data matching" more common.
+    const family = buildConcepts([{ concept: ['record linkage', 'entity resolution', 'data matching'], related: ['blocking keys'] }]);
+    const common = Array.from({ length: 6 }, (_, i) => paper(`Study ${i}`, 'Data matching of sensor readings.'));
+    const synonym = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
+    const broader = paper('Faster joins', 'We present a data matching algorithm for census data.');
+    // The broader name first, then a method: the explanation names what counted.
+    const both = paper('Faster joins', 'Data matching: we choose blocking keys for census data.');
+    const papers = [...bg, ...common, linked, synonym, broader, both];
+    const result = matchPapers(compileTopics([{ id: 't', query: 'record linkage' }], undefined, family), papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+    expect(ids(result).sort()).toEqual([linked.id, synonym.id, both.id].sort());
+    expect(result.find((m) => m.paperId === synonym.id)!.why).toBe('"entity resolution" in abstract (related to "record linkage")');
+    expect(result.find((m) => m.paperId === both.id)!.why).toBe('"blocking keys" in abstract (related to "record linkage")');
+  });
+
+  it('finds the family through a broader text (also) without taking it, or the names, as evidence', () => {
+    const family = buildConcepts([{ concept: ['record linkage', 'entity resolution'], also: ['data integration'], related: ['blocking keys'] }]);
+    const blocking = paper('Faster joins', 'We choose blocking keys for census data.');
+    const integration = paper('Faster joins', 'We present a data integration algorithm for census data.');
+    const resolution = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
+    const papers = [...bg, linked, blocking, integration, resolution];
+    const match = (query: string) => ids(matchPapers(compileTopics([{ id: 't', query }], undefined, family), papers, InMemoryStats.fromPapers(papers)).get('t') ?? []);
+    // The broader text finds the methods of the family, not its names.
+    expect(match('data integration')).toEqual([integration.id, blocking.id]);
+    // A name of the family takes the other names and the methods as evidence, not the broader text.
+    expect(match('record linkage').sort()).toEqual([linked.id, blocking.id, resolution.id].sort());
+  });
+
   it('does not read a related form across a stop word or punctuation', () => {
     const related = ['entity resolution', 'text-to-image', 'graph-to-sequence'];
     const tight = paper('Faster joins', 'We present an entity resolution algorithm for census data.');

@@ -69,8 +69,17 @@ export function getDefaultVocabulary(): Vocabulary {
 
 /** A broad area and the well-known methods and instances of it (concepts.json). */
 export interface ConceptFamily {
-  /** How an alert names the area ("parameter-efficient fine-tuning", "PEFT"). */
+  /**
+   * The area's names, each interchangeable with the others ("parameter-efficient fine-tuning",
+   * "parameter-efficient tuning", "PEFT"): an alert that is one finds the family, and a paper that
+   * says another is evidence for it (see relatedRatio in matcher.ts).
+   */
   names: VocabForm[];
+  /**
+   * Other texts an alert may use for the area, broader or neighbouring ("foundation models" for
+   * large language models): they find the family, but are not evidence for its names.
+   */
+  also: VocabForm[];
   /** What a paper may name instead ("LoRA", "prompt tuning"). */
   related: VocabForm[];
 }
@@ -81,7 +90,7 @@ export interface Concepts {
   byName: Map<string, number[]>;
 }
 
-export function buildConcepts(families: { concept: string[]; related: string[] }[]): Concepts {
+export function buildConcepts(families: { concept: string[]; also?: string[]; related: string[] }[]): Concepts {
   const out: Concepts = { families: [], byName: new Map() };
   const forms = (texts: string[]): VocabForm[] => {
     const seen = new Set<string>();
@@ -103,11 +112,13 @@ export function buildConcepts(families: { concept: string[]; related: string[] }
   for (const f of families) {
     const names = forms(f.concept);
     const nameKeys = new Set(names.map((n) => n.stems.join(' ')));
+    const also = forms(f.also ?? []).filter((a) => !nameKeys.has(a.stems.join(' ')));
+    const lookupKeys = new Set([...nameKeys, ...also.map((a) => a.stems.join(' '))]);
     // A related form that is also a name of the family adds nothing.
-    const related = forms(f.related).filter((r) => !nameKeys.has(r.stems.join(' ')));
+    const related = forms(f.related).filter((r) => !lookupKeys.has(r.stems.join(' ')));
     if (names.length === 0 || related.length === 0) continue;
-    const fi = out.families.push({ names, related }) - 1;
-    for (const key of nameKeys) {
+    const fi = out.families.push({ names, also, related }) - 1;
+    for (const key of lookupKeys) {
       const list = out.byName.get(key) ?? [];
       list.push(fi);
       out.byName.set(key, list);
