@@ -15,10 +15,11 @@ import type { CollectionStats } from './stats';
  * one out), so it is comparable with the similarity of a paper outside the set; their median is
  * the feedback set's own level, the unit in which other papers' similarities are read.
  *
- * A FeedbackIndex lives for one matching run (one batch, one statistics object). The first centroid
- * builds every paper's vector and the batch's term postings, so that comparing a topic's centroid
- * with the papers visits only those that share its terms; term ids come from a process-wide
- * dictionary (text only, no statistics). No topic is compared twice, so nothing else is kept.
+ * A FeedbackIndex belongs to one batch and one statistics object (PaperBatch.feedbackIndex keeps it
+ * for as long as both, so a digest's topic batches share it). The first centroid builds every
+ * paper's vector and the batch's term postings, so that comparing a topic's centroid with the papers
+ * visits only those that share its terms; term ids come from a process-wide dictionary (text only,
+ * no statistics). Centroids are not kept: each topic's is made once.
  */
 
 /** At most this many confident matches (the best) form the feedback set. */
@@ -40,11 +41,12 @@ const SLOTS = 1 << SLOT_BITS;
 const TITLE_TF = 3;
 
 interface DocVector {
-  /** Term ids (of this run) and weights (of the unit-length vector over all terms), heaviest DOC_TERMS. */
+  /**
+   * Term ids (of this run) and weights (of the unit-length vector over all terms), heaviest DOC_TERMS,
+   * heaviest first: the first DOC_TOP_TERMS are the paper's most distinctive.
+   */
   ids: Int32Array;
   w: Float64Array;
-  /** 1 where the term is among the DOC_TOP_TERMS heaviest. */
-  top: Uint8Array;
 }
 
 export interface Centroid {
@@ -57,7 +59,7 @@ export interface Centroid {
   /** The feedback papers (batch indexes, in the order given) and the similarity of each with the centroid of the others. */
   members: Int32Array;
   leaveOneOut: Float64Array;
-  /** With `compare` given to centroid(): the similarities of those papers (as similarities() gives them). */
+  /** With `compare` given to centroid(): the cosines of those papers with it (leave one out for its own members). */
   similarities?: Float64Array;
 }
 
@@ -339,12 +341,11 @@ export class FeedbackIndex {
     // Heaviest first, ties by term (not by id, which depends on the order papers were seen).
     ranked.sort((a, b) => weight[b] - weight[a] || (this.name(a) < this.name(b) ? -1 : 1));
     const size = Math.min(ranked.length, DOC_TERMS);
-    const v: DocVector = { ids: new Int32Array(size), w: new Float64Array(size), top: new Uint8Array(size) };
+    const v: DocVector = { ids: new Int32Array(size), w: new Float64Array(size) };
     for (let i = 0; i < size; i++) {
       const id = ranked[i];
       v.ids[i] = id;
       v.w[i] = weight[id] / norm;
-      v.top[i] = i < DOC_TOP_TERMS ? 1 : 0;
     }
     for (const id of kept) weight[id] = 0;
     this.vectors[d] = v;
@@ -367,7 +368,7 @@ export class FeedbackIndex {
     usedSlots.length = 0;
     for (let j = 0; j < k; j++) {
       const v = this.vectors[confident[j]]!;
-      for (let i = 0; i < v.ids.length && v.top[i]; i++) {
+      for (let i = 0, top = Math.min(v.ids.length, DOC_TOP_TERMS); i < top; i++) {
         const id = v.ids[i];
         let slot = Math.imul(id, 0x9e3779b1) >>> (32 - SLOT_BITS);
         while (slotTerm[slot] !== id && slotTerm[slot] !== -1) slot = (slot + 1) & (SLOTS - 1);
@@ -435,7 +436,7 @@ export class FeedbackIndex {
       leaveOneOut[j] = rnorm > 0 ? dot / Math.sqrt(rnorm) : 0;
     }
     const centroid: Centroid = { ids, weights, norm, level: 0, members, leaveOneOut };
-    // The papers to rank, read from the same sums (what similarities() would accumulate again).
+    // The papers to rank, read from the same sums.
     if (compare) centroid.similarities = this.readSimilarities(compare, centroid);
     this.clearAccumulators();
     const loo = Float64Array.from(leaveOneOut).sort();
@@ -449,16 +450,10 @@ export class FeedbackIndex {
     return Array.from(c.ids.subarray(0, n), (id) => this.name(id));
   }
 
-
-  /** Cosines of papers with the centroid (leave one out for the centroid's own members). */
-  similarities(docs: number[], c: Centroid): Float64Array {
-    this.accumulate(c.ids, c.weights);
-    const out = this.readSimilarities(docs, c);
-    this.clearAccumulators();
-    return out;
-  }
-
-  /** similarities() from the sums accumulated for the centroid `c`. */
+  /**
+   * Cosines of papers with the centroid `c` (leave one out for its own members), from the sums
+   * accumulated for it.
+   */
   private readSimilarities(docs: number[], c: Centroid): Float64Array {
     const out = new Float64Array(docs.length);
     for (let j = 0; j < docs.length; j++) {
@@ -492,7 +487,7 @@ export class FeedbackIndex {
         const at = fill[v!.ids[i]]++;
         doc[at] = d;
         w[at] = v!.w[i];
-        top[at] = v!.top[i];
+        top[at] = i < DOC_TOP_TERMS ? 1 : 0;
       }
     });
     this.postingStart = start;

@@ -1263,9 +1263,9 @@ export interface MatchOptions {
   /** Score every paper instead of only the candidates from the index (for benchmarks and checks). */
   exhaustive?: boolean;
   /**
-   * Rank with pseudo-relevance feedback from each topic's confident matches (default false: it
-   * adds some 60% to the matching time at 40,000 topics; the job and the CLI turn it on with
-   * MATCH_FEEDBACK=true). See docs/matching.md.
+   * Rank with pseudo-relevance feedback from each topic's confident matches (default false: some
+   * 0.1 s of CPU more per run at 40,000 topics, not reliably within the 1 s budget; the job and the
+   * CLI turn it on with MATCH_FEEDBACK=true). See docs/matching.md.
    */
   feedback?: boolean;
   /**
@@ -1395,7 +1395,6 @@ function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch,
     found.push({ paperId: doc.id, score: round(lastScore * lift(sim)), why: why.join('; ') });
   }
 }
-
 
 /** Indexes of the best n matches in compareMatches' order, without sorting them all (an insertion into n places). */
 function bestMatches(found: TopicMatch[], n: number): number[] {
