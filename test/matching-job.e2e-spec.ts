@@ -6,6 +6,7 @@ import { AppConfig } from '../src/config/app-config';
 import { CollectionStatsRepository } from '../src/matching/collection-stats.repository';
 import { MatchingRepository } from '../src/matching/matching.repository';
 import { MatchingService } from '../src/matching/matching.service';
+import { IngestionService } from '../src/ingestion/ingestion.service';
 import { digestFromPage } from '../src/ingestion/parsers/digest-input';
 import { titleKey } from '../src/ingestion/parsers/paper-identity';
 import { SubscribersService } from '../src/subscribers/subscribers.service';
@@ -155,5 +156,47 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
     const terms = new Set(papers.flatMap((p) => documentTerms(p)));
     expect(df.size).toBe(terms.size);
     for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
+  });
+  it('arXiv replacements keep the statistics what counting the stored papers gives, however they interleave', async () => {
+    const ingestion = t.app.get(IngestionService);
+    const stats = t.app.get(CollectionStatsRepository);
+    // The seed pages carry no arXiv ids: two stored papers get one, as a feed would have given them.
+    const [a, b] = await withClient(db.url, async (c) =>
+      (
+        await c.query(
+          `UPDATE paper SET arxiv_id = '2611.0' || lpad(id::text, 4, '0'), arxiv_version = 1
+           WHERE id IN (SELECT id FROM paper ORDER BY id LIMIT 2) RETURNING id, arxiv_id, title`,
+        )
+      ).rows
+        .map((r) => ({ id: r.id as number, arxivId: r.arxiv_id as string, title: r.title as string }))
+        .sort((x, y) => x.id - y.id),
+    );
+    const revision = (arxivId: string, version: number, title: string, abstract: string) => ({ arxivId, version, title, abstract, authors: [], categories: [] });
+    // Paper a: versions 2 and 3 arrive at once (3 must win whichever runs first); paper b: a
+    // shorter title and an abstract with words no other paper has; a rebuild runs meanwhile.
+    const results = await Promise.all([
+      ingestion.revisePapers([revision(a.arxivId, 3, `${a.title}: the third version`, 'Quasiperiodic zebrafinch embeddings, revised for the third time.')]),
+      ingestion.revisePapers([revision(a.arxivId, 2, `${a.title}, second version`, 'An interim abstract about sparse transformers.')]),
+      stats.rebuild(),
+      ingestion.revisePapers([revision(b.arxivId, 2, 'Short', 'Holographic marmoset tokenizers. Nothing else.')]),
+    ]);
+    expect(results[0]).toEqual({ updated: 1, skipped: 0 });
+    expect(results[3]).toEqual({ updated: 1, skipped: 0 });
+    // The same version again, or an older one, changes nothing.
+    expect(await ingestion.revisePapers([revision(a.arxivId, 3, 'Other', 'Other.'), revision(b.arxivId, 1, 'Old', 'Old.')])).toEqual({ updated: 0, skipped: 2 });
+
+    const papers = await withClient(db.url, async (c) =>
+      (await c.query(`SELECT id, title, abstract, arxiv_version FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string, version: r.arxiv_version as number })),
+    );
+    expect(papers.find((p) => p.id === String(a.id))).toMatchObject({ version: 3, abstract: expect.stringMatching(/^Quasiperiodic zebrafinch/) });
+    expect(papers.find((p) => p.id === String(b.id))).toMatchObject({ version: 2, title: 'Short' });
+    const expected = InMemoryStats.fromPapers(papers);
+    const { counters, df } = await storedStats();
+    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
+    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
+    expect(df.size).toBe(terms.size);
+    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
+    expect(df.get('zebrafinch')).toBe(1);
+    expect(df.has('interim')).toBe(false);
   });
 });

@@ -27,6 +27,14 @@ export interface PaperRevision {
 /** What the stats updater needs to know about papers stored for the first time. */
 export type NewPaperHook = (tx: Prisma.TransactionClient, papers: { id: number; paper: PaperInput }[]) => Promise<void>;
 
+/** What the stats updater needs to know about a stored paper whose text a revision replaced. */
+export type RevisedPaperHook = (tx: Prisma.TransactionClient, before: PaperText, after: PaperText) => Promise<void>;
+
+export interface PaperText {
+  title: string;
+  abstract: string;
+}
+
 export interface StoreDigestResult {
   digestId: number;
   createdAt: Date;
@@ -154,32 +162,56 @@ export class IngestionRepository {
   /**
    * Applies arXiv replacements to papers already stored (by arXiv id): title, abstract, authors
    * and version when the version is newer. Unknown papers are not created: a replacement is not
-   * news. Returns how many papers changed.
+   * news. Each revision is one transaction that locks the paper's row, so two replacements of one
+   * paper apply in version order whatever order they arrive in, and `onRevised` updates the
+   * collection statistics with the change of text in the same transaction. Returns how many
+   * papers changed.
    */
-  async revisePapers(revisions: PaperRevision[]): Promise<{ updated: number; skipped: number }> {
+  async revisePapers(revisions: PaperRevision[], onRevised: RevisedPaperHook): Promise<{ updated: number; skipped: number }> {
     let updated = 0;
     for (const r of revisions) {
-      const found = await this.prisma.paper.findUnique({ where: { arxivId: r.arxivId } });
-      if (!found || (found.arxivVersion ?? 1) >= r.version) continue;
-      const key = titleKey(r.title);
-      // A new title takes the new title key unless another paper holds it.
-      const keyTaken = key !== found.titleKey && (await this.prisma.paper.findUnique({ where: { titleKey: key }, select: { id: true } }));
-      const extra = r.categories.filter((c) => !found.categories.includes(c));
-      await this.prisma.paper.update({
-        where: { id: found.id },
-        data: {
-          title: r.title,
-          abstract: r.abstract,
-          ...(keyTaken ? {} : { titleKey: key }),
-          ...(r.authors.length ? { authors: r.authors } : {}),
-          ...(extra.length ? { categories: [...found.categories, ...extra] } : {}),
-          arxivVersion: r.version,
-          updatedAt: new Date(),
-        },
-      });
-      updated++;
+      // A new title key that another paper takes meanwhile is refused by its unique index: run
+      // again, the revision sees that paper and keeps the old key.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (await this.reviseOnce(r, onRevised)) updated++;
+          break;
+        } catch (e) {
+          if (attempt >= STORE_ATTEMPTS || !isUniqueViolation(e, 'paper_title_key_key')) throw e;
+        }
+      }
     }
     return { updated, skipped: revisions.length - updated };
+  }
+
+  private reviseOnce(r: PaperRevision, onRevised: RevisedPaperHook): Promise<boolean> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const locked = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM paper WHERE arxiv_id = ${r.arxivId} FOR UPDATE`;
+        if (locked.length === 0) return false;
+        const found = await tx.paper.findUniqueOrThrow({ where: { id: locked[0].id } });
+        if ((found.arxivVersion ?? 1) >= r.version) return false;
+        const key = titleKey(r.title);
+        // A new title takes the new title key unless another paper holds it.
+        const keyTaken = key !== found.titleKey && (await tx.paper.findUnique({ where: { titleKey: key }, select: { id: true } }));
+        const extra = r.categories.filter((c) => !found.categories.includes(c));
+        await tx.paper.update({
+          where: { id: found.id },
+          data: {
+            title: r.title,
+            abstract: r.abstract,
+            ...(keyTaken ? {} : { titleKey: key }),
+            ...(r.authors.length ? { authors: r.authors } : {}),
+            ...(extra.length ? { categories: [...found.categories, ...extra] } : {}),
+            arxivVersion: r.version,
+            updatedAt: new Date(),
+          },
+        });
+        await onRevised(tx, { title: found.title, abstract: found.abstract }, { title: r.title, abstract: r.abstract });
+        return true;
+      },
+      { timeout: 60_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
+    );
   }
 
   /** Digests whose pipeline has not finished (re-ingest re-queues their jobs). */

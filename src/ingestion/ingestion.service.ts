@@ -24,9 +24,14 @@ export class IngestionService {
     return this.ingest(digestFromJson(body, opts));
   }
 
-  /** arXiv replacements: update stored papers in place; nothing is matched or mailed again. */
+  /**
+   * arXiv replacements: update stored papers in place, and the collection statistics with their
+   * new text; nothing is matched or mailed again.
+   */
   revisePapers(revisions: PaperRevision[]): Promise<{ updated: number; skipped: number }> {
-    return revisions.length ? this.repo.revisePapers(revisions) : Promise.resolve({ updated: 0, skipped: 0 });
+    return revisions.length
+      ? this.repo.revisePapers(revisions, (tx, before, after) => this.stats.recordRevisedPaper(tx, before, after))
+      : Promise.resolve({ updated: 0, skipped: 0 });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
-import { ANALYZER_VERSION, CollectionStats, documentTerms, EnginePaper, fieldLengths } from './engine';
+import { ANALYZER_VERSION, CollectionStats, EnginePaper, paperCounts } from './engine';
 
 /** Statistics loaded for some terms; `holds` tells which (a df of 0 for the others means "not loaded"). */
 export interface LoadedStats extends CollectionStats {
@@ -36,16 +36,51 @@ export class CollectionStatsRepository {
         abstract_tokens = collection_stat.abstract_tokens + excluded.abstract_tokens`;
   }
 
+  /**
+   * A stored paper's text was replaced (an arXiv revision): its old terms and token counts leave
+   * the statistics and its new ones enter them, in the caller's transaction, so that they stay
+   * what counting every stored paper would give.
+   */
+  async recordRevisedPaper(tx: Prisma.TransactionClient, before: { title: string; abstract: string }, after: { title: string; abstract: string }): Promise<void> {
+    const old = paperCounts(before);
+    const now = paperCounts(after);
+    const delta = new Map<string, number>();
+    for (const t of old.terms) delta.set(t, -1);
+    for (const t of now.terms) delta.set(t, (delta.get(t) ?? 0) + 1);
+    const terms = [...delta.keys()].filter((t) => delta.get(t) !== 0).sort();
+    if (terms.length > 0) {
+      // One statement in the order addTerms uses, so that it cannot deadlock with ingestion.
+      // A term the statistics lack (counted by an earlier analysis, or stored before them) is
+      // inserted with its delta, and a row left with no paper is removed.
+      const deltas = terms.map((t) => delta.get(t)!);
+      await tx.$executeRaw`
+        INSERT INTO term_stat (term, df)
+        SELECT * FROM unnest(${terms}::text[], ${deltas}::int[])
+        ON CONFLICT (term) DO UPDATE SET df = term_stat.df + excluded.df`;
+      const gone = terms.filter((t) => delta.get(t)! < 0);
+      if (gone.length > 0) await tx.$executeRaw`DELETE FROM term_stat WHERE term = ANY(${gone}::text[]) AND df <= 0`;
+    }
+    const titleTokens = now.title - old.title;
+    const abstractTokens = now.abstract - old.abstract;
+    if (titleTokens !== 0 || abstractTokens !== 0) {
+      await tx.$executeRaw`
+        UPDATE collection_stat SET
+          title_tokens = GREATEST(0, title_tokens + ${titleTokens}),
+          abstract_tokens = GREATEST(0, abstract_tokens + ${abstractTokens})
+        WHERE id = 1`;
+    }
+  }
+
   /** Adds the papers' terms to term_stat; returns their token counts. */
   private async addTerms(tx: Prisma.TransactionClient, papers: EnginePaper[]): Promise<{ titleTokens: number; abstractTokens: number }> {
     const df = new Map<string, number>();
     let titleTokens = 0;
     let abstractTokens = 0;
     for (const p of papers) {
-      for (const t of documentTerms(p)) df.set(t, (df.get(t) ?? 0) + 1);
-      const len = fieldLengths(p);
-      titleTokens += len.title;
-      abstractTokens += len.abstract;
+      const counts = paperCounts(p);
+      for (const t of counts.terms) df.set(t, (df.get(t) ?? 0) + 1);
+      titleTokens += counts.title;
+      abstractTokens += counts.abstract;
     }
     const terms = [...df.keys()].sort(); // a stable order keeps concurrent upserts from deadlocking
     const counts = terms.map((t) => df.get(t)!);

@@ -124,9 +124,12 @@ export function bigramKey(a: string, b: string): string {
   return `${a} ${b}`;
 }
 
-/** Adds the field's stems and adjacent-stem bigrams (joined compounds included) to `into`. */
-export function collectFieldTerms(text: string, into: Set<string>): void {
-  const { tokens } = tokenize(text ?? '');
+/**
+ * Adds the field's stems and adjacent-stem bigrams (joined compounds included) to `into`; returns
+ * the field's length in content-word positions (what fieldLengths counts).
+ */
+export function collectFieldTerms(text: string, into: Set<string>): number {
+  const { tokens, length } = tokenize(text ?? '');
   const byStart = new Map<number, string[]>();
   for (const t of tokens) {
     into.add(t.stem);
@@ -138,4 +141,5 @@ export function collectFieldTerms(text: string, into: Set<string>): void {
     const next = byStart.get(t.end + 1);
     if (next) for (const n of next) into.add(bigramKey(t.stem, n));
   }
+  return length;
 }

@@ -23,10 +23,15 @@ export const ANALYZER_VERSION = 2;
  * written "stem1 stem2". Persist one df row per key and increment each when a paper is stored.
  */
 export function documentTerms(paper: EnginePaper): string[] {
+  return paperCounts(paper).terms;
+}
+
+/** What one paper adds to the collection statistics: documentTerms and fieldLengths, from one pass of the text analysis. */
+export function paperCounts(paper: Pick<EnginePaper, 'title' | 'abstract'>): { terms: string[]; title: number; abstract: number } {
   const set = new Set<string>();
-  collectFieldTerms(paper.title, set);
-  collectFieldTerms(paper.abstract, set);
-  return [...set].sort();
+  const title = collectFieldTerms(paper.title, set);
+  const abstract = collectFieldTerms(paper.abstract, set);
+  return { terms: [...set].sort(), title, abstract };
 }
 
 /** Content-token lengths of a paper's fields, to keep the totals behind the average lengths. */
@@ -58,10 +63,10 @@ export class InMemoryStats implements CollectionStats {
 
   add(paper: EnginePaper): void {
     this.docCount++;
-    const len = fieldLengths(paper);
-    this.totalTitle += len.title;
-    this.totalAbstract += len.abstract;
-    for (const t of documentTerms(paper)) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
+    const counts = paperCounts(paper);
+    this.totalTitle += counts.title;
+    this.totalAbstract += counts.abstract;
+    for (const t of counts.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
   }
 
   get avgTitleLength(): number {
