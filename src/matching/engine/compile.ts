@@ -188,7 +188,7 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
  * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
  * "offline reinforcement learning" the words name a narrower area than "reinforcement learning".
  */
-function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined {
+function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary): Pattern | undefined {
   const key = slots.map((s) => s.alts[0].join(' ')).join(' ');
   const families = concepts.byName.get(key);
   if (!families) return undefined;
@@ -201,7 +201,8 @@ function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined 
     // The area's other names only when the query is one of them: an alert that uses a broader or
     // neighbouring text (`also`) finds the family's methods, not its names.
     const isName = family.names.some((n) => n.stems.join(' ') === key);
-    for (const [list, name] of [[family.related, false], [isName ? family.names : [], true]] as const) {
+    const nameKeys = new Set(family.names.map((n) => n.stems.join(' ')));
+    for (const [list, name] of [[withSpellings(family.related, vocab, nameKeys), false], [isName ? family.names : [], true]] as const) {
       for (const f of list) {
         const k = f.stems.join(' ');
         if (seen.has(k)) continue;
@@ -217,6 +218,25 @@ function conceptPattern(slots: Slot[], concepts: Concepts): Pattern | undefined 
   const names = nameAt.length ? new Uint8Array(alts.length) : undefined;
   for (const a of nameAt) names![a] = 1;
   return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text, names };
+}
+
+/**
+ * A family's related forms with the other spellings the vocabulary gives each whole form ("reinforcement
+ * learning from human feedback" and "RLHF", "test-time adaptation" and "TTA"): an abbreviation and
+ * its expansion find each other in a paper as they do in a query. Spellings that are names of the
+ * family stay names.
+ */
+function withSpellings(related: VocabForm[], vocab: Vocabulary, nameKeys: Set<string>): VocabForm[] {
+  const out: VocabForm[] = [];
+  for (const f of related) {
+    out.push(f);
+    const key = f.stems.join(' ');
+    for (const { group, form } of vocab.byFirstStem.get(f.stems[0]) ?? []) {
+      if (form.stems.join(' ') !== key) continue;
+      for (const other of vocab.groups[group]) if (!nameKeys.has(other.stems.join(' '))) out.push(other);
+    }
+  }
+  return out;
 }
 
 type TextNode = Extract<QueryNode, { kind: 'text' }>;
@@ -238,7 +258,7 @@ function compileLeaf(
   const patterns: Pattern[] = [{ slots, primary: true }];
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
   if (node.field !== 'author' && related) {
-    const soft = conceptPattern(slots, concepts);
+    const soft = conceptPattern(slots, concepts, vocab);
     if (soft) patterns.push(soft);
   }
   return { kind: 'leaf', field: node.field, exact: node.quoted, text: node.text, patterns };

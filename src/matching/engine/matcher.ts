@@ -750,6 +750,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
           shownAt = o[i];
         }
         found[count++] = o[i];
+        found[count++] = o[i + 1];
         found[count++] = cues !== undefined && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
       }
     }
@@ -757,15 +758,17 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
     // A field with a counted form fixes the one shown (later fields are not searched for it).
     shownAt = -1;
     let weighted = 0;
-    if (count === 2) weighted = found[1];
+    if (count === 3) weighted = found[2];
     else {
-      // Each start once, in order of first occurrence, with the most specific form there.
-      for (let i = 0; i < count; i += 2) {
+      // Each start once, in order of first occurrence, with the most specific form there. A form
+      // in parentheses right after another ("reinforcement learning from human feedback (RLHF)",
+      // "RLHF (reinforcement learning from human feedback)") defines it: one mention, not two.
+      for (let i = 0; i < count; i += 3) {
         let repeat = false;
-        for (let j = 0; j < i && !repeat; j += 2) repeat = found[j] === found[i];
-        if (repeat) continue;
+        for (let j = 0; j < i && !repeat; j += 3) repeat = found[j] === found[i];
+        if (repeat || (cues !== undefined && definesAnother(cues, found, count, found[i]))) continue;
         let best = 0;
-        for (let j = i; j < count; j += 2) if (found[j] === found[i]) best = Math.max(best, found[j + 1]);
+        for (let j = i; j < count; j += 3) if (found[j] === found[i]) best = Math.max(best, found[j + 2]);
         weighted += best;
       }
     }
@@ -781,8 +784,19 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
  */
 const shownForm = new Map<Pattern, number>();
 
-/** relatedRatio's occurrences of one field, reused by every call. */
+/** relatedRatio's occurrences of one field ([start, end, weight] each), reused by every call. */
 const foundScratch: number[] = [];
+
+/**
+ * Whether the occurrence starting at `start` opens a parenthesis right after another occurrence
+ * ends: the two name one thing, the second defining the first (positions count words only, so the
+ * parenthesis itself takes none).
+ */
+function definesAnother(cues: Uint8Array, found: number[], count: number, start: number): boolean {
+  if (start === 0 || (cues[start] & PARENTHESIZED) === 0 || (cues[start - 1] & PARENTHESIZED) !== 0) return false;
+  for (let j = 0; j < count; j += 3) if (found[j + 1] === start - 1) return true;
+  return false;
+}
 
 /**
  * Whether the occurrence start..end is named in passing (see PASSING_WEIGHT): in the abstract's

@@ -132,9 +132,27 @@ describe('concept families (soft evidence)', () => {
     const defined = paper('Faster joins', 'Census tools for entity resolution (ER).');
     const result = linkage(['entity resolution', 'ER'], [...bg, linked, aside, stated, defined]);
     expect(ids(result).sort()).toEqual([linked.id, stated.id, defined.id].sort());
-    const score = (id: string) => result.find((m) => m.paperId === id)?.score ?? 0;
-    // The definition is two mentions, the sentence one.
-    expect(score(defined.id)).toBeGreaterThan(score(stated.id));
+  });
+
+  it('counts a form and its abbreviation in parentheses right after it as one mention', () => {
+    const score = (abstract: string) => {
+      const p = paper('Faster joins', abstract);
+      return linkage(['entity resolution', 'ER'], [...bg, linked, p]).find((m) => m.paperId === p.id)?.score ?? 0;
+    };
+    const named = score('Census tools for entity resolution (today).');
+    expect(named).toBeGreaterThan(0);
+    expect(score('Census tools for entity resolution (ER).')).toBe(named);
+    expect(score('Census tools for ER (entity resolution).')).toBe(named);
+    // Apart, they are two mentions.
+    expect(score('Census tools for entity resolution, or ER.')).toBeGreaterThan(named);
+  });
+
+  it('finds a related form by the other spellings the vocabulary gives it (abbreviation and expansion)', () => {
+    const expansion = paper('Chat models with reinforcement learning from human feedback', 'We study reinforcement learning from human feedback for chat models.');
+    const abbreviation = paper('Chat models with RLHF', 'We study RLHF for chat models.');
+    const result = run('preference optimization', [...bg, expansion, abbreviation, unrelated]);
+    expect(ids(result).sort()).toEqual([expansion.id, abbreviation.id].sort());
+    expect(result.find((m) => m.paperId === abbreviation.id)!.why).toBe('"RLHF" in title and abstract (related to "preference optimization")');
   });
 
   it('drops related forms that stop words reduce to one generic word', () => {
