@@ -188,11 +188,14 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
  * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
  * "offline reinforcement learning" the words name a narrower area than "reinforcement learning".
  */
-function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary): Pattern | undefined {
+function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary, shown: string): Pattern | undefined {
   const key = slots.map((s) => s.alts[0].join(' ')).join(' ');
-  const families = concepts.byName.get(key);
-  if (!families) return undefined;
-  const seen = new Set<string>([key]);
+  // The text, or another spelling of it ("reinforcement learning from human feedback" for "RLHF"),
+  // finds the family.
+  const keys = [key, ...wholeSpellings(key, vocab)];
+  const families = [...new Set(keys.flatMap((k) => concepts.byName.get(k) ?? []))];
+  if (families.length === 0) return undefined;
+  const seen = new Set<string>(keys);
   const alts: string[][] = [];
   const altText: string[] = [];
   const nameAt: number[] = [];
@@ -200,7 +203,7 @@ function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary): P
     const family = concepts.families[fi];
     // The area's other names only when the query is one of them: an alert that uses a broader or
     // neighbouring text (`also`) finds the family's methods, not its names.
-    const isName = family.names.some((n) => n.stems.join(' ') === key);
+    const isName = family.names.some((n) => keys.includes(n.stems.join(' ')));
     const nameKeys = new Set(family.names.map((n) => n.stems.join(' ')));
     for (const [list, name] of [[withSpellings(family.related, vocab, nameKeys), false], [isName ? family.names : [], true]] as const) {
       for (const f of list) {
@@ -214,10 +217,26 @@ function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary): P
     }
   }
   if (alts.length === 0) return undefined;
-  const text = slots.map((s) => s.text).join(' ');
+  // The why text names the query as the reader wrote it ("explainable AI", "reinforcement learning
+  // from human feedback"), not its content words.
+  const text = shown.trim().replace(/\s+/g, ' ');
   const names = nameAt.length ? new Uint8Array(alts.length) : undefined;
   for (const a of nameAt) names![a] = 1;
   return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text, names };
+}
+
+/** The other forms of the vocabulary groups that `key` (stems joined by spaces) is a whole form of. */
+function wholeSpellings(key: string, vocab: Vocabulary): string[] {
+  const out: string[] = [];
+  const first = key.split(' ', 1)[0];
+  for (const { group, form } of vocab.byFirstStem.get(first) ?? []) {
+    if (form.stems.join(' ') !== key) continue;
+    for (const other of vocab.groups[group]) {
+      const k = other.stems.join(' ');
+      if (k !== key && !out.includes(k)) out.push(k);
+    }
+  }
+  return out;
 }
 
 /**
@@ -258,7 +277,7 @@ function compileLeaf(
   const patterns: Pattern[] = [{ slots, primary: true }];
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
   if (node.field !== 'author' && related) {
-    const soft = conceptPattern(slots, concepts, vocab);
+    const soft = conceptPattern(slots, concepts, vocab, node.text);
     if (soft) patterns.push(soft);
   }
   return { kind: 'leaf', field: node.field, exact: node.quoted, text: node.text, patterns };

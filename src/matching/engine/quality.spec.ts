@@ -155,6 +155,17 @@ describe('concept families (soft evidence)', () => {
     expect(result.find((m) => m.paperId === abbreviation.id)!.why).toBe('"RLHF" in title and abstract (related to "preference optimization")');
   });
 
+  it('finds a family through any spelling of the query, and names the query as written', () => {
+    const dpo = paper('Direct preference optimization for chat models', 'We study direct preference optimization for chat models.');
+    const papers = [...bg, dpo, unrelated];
+    // "RLHF" is a text of the preference-optimization family; its expansion finds the family too.
+    for (const query of ['RLHF', 'reinforcement learning from human feedback', 'Reinforcement Learning from  Human Feedback']) {
+      const result = run(query, papers);
+      expect(ids(result)).toEqual([dpo.id]);
+      expect(result[0].why).toBe(`"direct preference optimization" in title and abstract (related to "${query.replace(/\s+/g, ' ')}")`);
+    }
+  });
+
   it('drops related forms that stop words reduce to one generic word', () => {
     const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
     expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);
