@@ -751,7 +751,9 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
         }
         found[count++] = o[i];
         found[count++] = o[i + 1];
-        found[count++] = cues !== undefined && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
+        // Another name of the area is the query in other words: like the query's own words, it is
+        // not read as named in passing (see PASSING_WEIGHT).
+        found[count++] = cues !== undefined && p.names?.[a] !== 1 && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
       }
     }
     if (count === 0) continue;

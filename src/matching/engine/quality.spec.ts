@@ -125,6 +125,15 @@ describe('concept families (soft evidence)', () => {
     expect(ids(linkage(['entity resolution'], [...bg, linked, opening, titled]))).toEqual([linked.id, titled.id]);
   });
 
+  it('counts another name of the area in the opening in full, as the query\'s own words', () => {
+    const family = buildConcepts([{ concept: ['record linkage', 'entity resolution'], related: ['blocking keys'] }]);
+    const name = paper('Faster joins', 'Entity resolution matters. We present census tools.');
+    const method = paper('Faster joins', 'Blocking keys matter. We present census tools.');
+    const papers = [...bg, linked, name, method];
+    const result = matchPapers(compileTopics([{ id: 't', query: 'record linkage' }], undefined, family), papers, InMemoryStats.fromPapers(papers)).get('t') ?? [];
+    expect(ids(result).sort()).toEqual([linked.id, name.id].sort());
+  });
+
   it('counts a related form in a parenthetical aside half, not the abbreviation of what precedes it', () => {
     const aside = paper('Faster joins', 'Census tools (say entity resolution).');
     const stated = paper('Faster joins', 'Census tools, say entity resolution.');
