@@ -48,7 +48,7 @@ describe('command line (the built dist/src/cli.js, as users run it)', () => {
     const r = run(['stats:rebuild']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^collection statistics counted again: 39 papers, \d+ terms$/m);
+    expect(r.stdout).toMatch(/^collection statistics counted again: 39 papers, \d+ terms \(ingestion held for \d+ ms\)$/m);
     // Each count is the page's again, not off by the one added above.
     const expected = InMemoryStats.fromPapers(digestFromPage(readFileSync(PAGE, 'utf8')).papers.map((p, i) => ({ id: String(i), ...p })));
     const { rows } = await withClient(db.url, (c) => c.query(`SELECT term, df FROM term_stat WHERE term IN ('model', 'learn', 'languag model')`));

@@ -199,4 +199,55 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
     expect(df.get('zebrafinch')).toBe(1);
     expect(df.has('interim')).toBe(false);
   });
+  it('a rebuild counts beside the live statistics: pages and revisions stored during its count are neither held up nor lost', async () => {
+    const stats = t.app.get(CollectionStatsRepository);
+    const ingestion = t.app.get(IngestionService);
+    const page = readFileSync(join(__dirname, '../prisma/seed-digests/003_06d655af0e2c89e8.txt'), 'utf8');
+    const [revised] = await withClient(db.url, async (c) => (await c.query(`SELECT arxiv_id FROM paper WHERE arxiv_id IS NOT NULL ORDER BY id LIMIT 1`)).rows);
+    await withClient(db.url, (c) => c.query(`UPDATE collection_stat SET analyzer_version = ${ANALYZER_VERSION - 1}`));
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    let counting!: () => void;
+    const counted = new Promise<void>((r) => (counting = r));
+    const rebuild = stats.rebuild({
+      onPage: async () => {
+        counting();
+        await paused;
+      },
+    });
+    await counted;
+    // The rebuild has counted its snapshot and waits: ingestion and revisions go through meanwhile.
+    expect(await storedStats().then((s) => s.counters[0].analyzer_version)).toBe(ANALYZER_VERSION - 1);
+    await request(t.url).post('/api/digests/import').set('Content-Type', 'text/plain').send(page).expect(201);
+    expect(await ingestion.revisePapers([{ arxivId: revised.arxiv_id, version: 9, title: 'Ninth', abstract: 'Ultrasonic axolotl sketches in the ninth version.', authors: [], categories: [] }])).toEqual({ updated: 1, skipped: 0 });
+    resume();
+    await rebuild;
+
+    const papers = await withClient(db.url, async (c) =>
+      (await c.query(`SELECT id, title, abstract FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string })),
+    );
+    expect(papers.some((p) => p.abstract.startsWith('Ultrasonic axolotl'))).toBe(true);
+    const expected = InMemoryStats.fromPapers(papers);
+    const { counters, df } = await storedStats();
+    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
+    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
+    expect(df.size).toBe(terms.size);
+    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
+    expect(df.get('axolotl')).toBe(1);
+    // Writers count once again, and the side table is empty.
+    expect(await withClient(db.url, async (c) => (await c.query(`SELECT rebuilding, (SELECT count(*)::int FROM term_stat_next) AS side FROM collection_stat`)).rows)).toEqual([{ rebuilding: false, side: 0 }]);
+  });
+
+  it('ends a rebuild that a dead process left marked as running', async () => {
+    const before = await storedStats();
+    await withClient(db.url, async (c) => {
+      await c.query(`UPDATE collection_stat SET rebuilding = true, next_doc_count = 5`);
+      await c.query(`INSERT INTO term_stat_next (term, df) VALUES ('zz-partial', 3)`);
+    });
+    expect(await t.app.get(CollectionStatsRepository).ensureCurrent()).toBe(false);
+    expect(await withClient(db.url, async (c) => (await c.query(`SELECT rebuilding, next_doc_count, (SELECT count(*)::int FROM term_stat_next) AS side FROM collection_stat`)).rows)).toEqual([
+      { rebuilding: false, next_doc_count: 0, side: 0 },
+    ]);
+    expect(await storedStats()).toEqual(before);
+  });
 });
