@@ -25,6 +25,13 @@ export interface Pattern {
   standsFor?: string;
   /** For soft patterns: 1 at the alts that are other names of the area, not related forms (see relatedRatio). */
   names?: Uint8Array;
+  /**
+   * For a spelling of two or more words (not soft): stems that follow its first word in a known term
+   * other than the query (vocabulary and concept-family forms that share none of its other words and
+   * are not evidence for it): "learning" for `continual pre-training` ("continual learning"). A
+   * window with words between whose first word is followed by one of them is that term's.
+   */
+  followers?: string[];
 }
 
 export interface LeafNode {
@@ -188,12 +195,7 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
  * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
  * "offline reinforcement learning" the words name a narrower area than "reinforcement learning".
  */
-function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary, shown: string): Pattern | undefined {
-  const key = slots.map((s) => s.alts[0].join(' ')).join(' ');
-  // The text, or another spelling of it ("reinforcement learning from human feedback" for "RLHF"),
-  // finds the family.
-  const keys = [key, ...wholeSpellings(key, vocab)];
-  const families = [...new Set(keys.flatMap((k) => concepts.byName.get(k) ?? []))];
+function conceptPattern({ keys, families }: { keys: string[]; families: number[] }, concepts: Concepts, vocab: Vocabulary, shown: string): Pattern | undefined {
   if (families.length === 0) return undefined;
   const seen = new Set<string>(keys);
   const alts: string[][] = [];
@@ -223,6 +225,16 @@ function conceptPattern(slots: Slot[], concepts: Concepts, vocab: Vocabulary, sh
   const names = nameAt.length ? new Uint8Array(alts.length) : undefined;
   for (const a of nameAt) names![a] = 1;
   return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text, names };
+}
+
+/**
+ * The concept families a text names: by its stems (`keys[0]`), or by another spelling of it
+ * ("reinforcement learning from human feedback" for "RLHF").
+ */
+function familiesOf(slots: Slot[], concepts: Concepts, vocab: Vocabulary): { keys: string[]; families: number[] } {
+  const key = slots.map((s) => s.alts[0].join(' ')).join(' ');
+  const keys = [key, ...wholeSpellings(key, vocab)];
+  return { keys, families: [...new Set(keys.flatMap((k) => concepts.byName.get(k) ?? []))] };
 }
 
 /** The other forms of the vocabulary groups that `key` (stems joined by spaces) is a whole form of. */
@@ -258,6 +270,74 @@ function withSpellings(related: VocabForm[], vocab: Vocabulary, nameKeys: Set<st
   return out;
 }
 
+/**
+ * Every multi-word form of the vocabulary and the concept families, by first stem, and each
+ * family's first two stems of every form (built once per vocabulary and families).
+ */
+interface KnownTerms {
+  vocab: Vocabulary;
+  byFirst: Map<string, KnownTerm[]>;
+  heads: Map<number, Set<string>>;
+}
+
+/** A known multi-word form: its stems, and its first two joined by a space. */
+interface KnownTerm {
+  stems: string[];
+  head: string;
+}
+
+const knownTermsCache = new WeakMap<Concepts, KnownTerms>();
+
+/** The first two stems of every form of a family (its names, broader texts and methods, in every spelling). */
+function familyHeads(known: KnownTerms, concepts: Concepts, vocab: Vocabulary, fi: number): Set<string> {
+  let heads = known.heads.get(fi);
+  if (!heads) {
+    const f = concepts.families[fi];
+    heads = new Set(withSpellings([...f.names, ...f.also, ...f.related], vocab, new Set()).map((form) => form.stems.slice(0, 2).join(' ')));
+    known.heads.set(fi, heads);
+  }
+  return heads;
+}
+
+function knownTerms(vocab: Vocabulary, concepts: Concepts): KnownTerms {
+  const cached = knownTermsCache.get(concepts);
+  if (cached && cached.vocab === vocab) return cached;
+  const byFirst = new Map<string, KnownTerm[]>();
+  const seen = new Set<string>();
+  const add = (f: VocabForm) => {
+    const key = f.stems.join(' ');
+    // A hyphenated first word ("large-scale training", "model-based RL") is a compound modifier: it
+    // says what kind the next word is, and "large-scale language models" are language models.
+    if (f.stems.length < 2 || seen.has(key) || /^[^\s-]+-/.test(f.text)) return;
+    seen.add(key);
+    const list = byFirst.get(f.stems[0]) ?? [];
+    list.push({ stems: f.stems, head: `${f.stems[0]} ${f.stems[1]}` });
+    byFirst.set(f.stems[0], list);
+  };
+  for (const g of vocab.groups) g.forEach(add);
+  for (const f of concepts.families) [...f.names, ...f.also, ...f.related].forEach(add);
+  const known: KnownTerms = { vocab, byFirst, heads: new Map() };
+  knownTermsCache.set(concepts, known);
+  return known;
+}
+
+/** See Pattern.followers. Only a first slot of one stem (not a hyphenated compound) has any. */
+function followersOf(slots: Slot[], ownTerms: Set<string>, known: Map<string, KnownTerm[]>): string[] {
+  const first = slots[0].alts;
+  if (first.some((a) => a.length !== 1) || !first.some(([stem]) => known.has(stem))) return [];
+  const others = new Set(slots.slice(1).flatMap((s) => s.alts.flat()));
+  const out = new Set<string>();
+  for (const [stem] of first) {
+    for (const form of known.get(stem) ?? []) {
+      // A term that shares another word with the query ("diffusion probabilistic models" for
+      // diffusion models), or begins as one of the query's own family does, is no other term.
+      if (ownTerms.has(form.head) || form.stems.some((s) => others.has(s))) continue;
+      out.add(form.stems[1]);
+    }
+  }
+  return out.size ? [...out].sort() : [];
+}
+
 type TextNode = Extract<QueryNode, { kind: 'text' }>;
 
 /**
@@ -276,9 +356,23 @@ function compileLeaf(
   }
   const patterns: Pattern[] = [{ slots, primary: true }];
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
-  if (node.field !== 'author' && related) {
-    const soft = conceptPattern(slots, concepts, vocab, node.text);
+  let soft: Pattern | undefined;
+  const found = node.field !== 'author' ? familiesOf(slots, concepts, vocab) : undefined;
+  if (found && related) {
+    soft = conceptPattern(found, concepts, vocab, node.text);
     if (soft) patterns.push(soft);
+  }
+  if (found && !node.quoted) {
+    // The terms of the query's own families (names, broader texts, methods) are the query's area:
+    // a window they start stays the query's.
+    const known = knownTerms(vocab, concepts);
+    const { families } = found;
+    const ownTerms = families.length === 1 ? familyHeads(known, concepts, vocab, families[0]) : new Set(families.flatMap((fi) => [...familyHeads(known, concepts, vocab, fi)]));
+    for (const p of patterns) {
+      if (p === soft || p.slots.length < 2) continue;
+      const followers = followersOf(p.slots, ownTerms, known.byFirst);
+      if (followers.length) p.followers = followers;
+    }
   }
   return { kind: 'leaf', field: node.field, exact: node.quoted, text: node.text, patterns };
 }

@@ -184,6 +184,22 @@ describe('matching engine', () => {
     expect(ids(run('author:"ada lovelace"', [...bg, byHer]))).toEqual([byHer.id]);
   });
 
+  it('reads no window whose first word heads another known term, unless that term is a compound modifier', () => {
+    // "continual learning" is a term of its own: "continual learning of pre-trained models" is not
+    // continual pre-training. "continual efficient pre-training" is.
+    const near = paper('Cheaper models', 'We propose continual efficient pre-training for language models.');
+    const other = paper('Cheaper models', 'We propose continual learning for pre-trained language models.');
+    const result = run('continual pre-training', [...bg, near, other]);
+    expect(result.find((m) => m.paperId === near.id)?.why).toBe('"continual", "pre-training" close together in abstract');
+    expect(result.find((m) => m.paperId === other.id)?.why ?? '').not.toContain('close together');
+    // "model merging" is a term of its own for `model editing`; a stop word between ends no term.
+    const merged = paper('Cheaper models', 'We study model merging and editing for language models.');
+    const edited = paper('Cheaper models', 'We study model and weight editing for language models.');
+    const editing = run('model editing', [...bg, merged, edited]);
+    expect(editing.find((m) => m.paperId === edited.id)?.why).toBe('"model", "editing" close together in abstract');
+    expect(editing.find((m) => m.paperId === merged.id)?.why ?? '').not.toContain('close together');
+  });
+
   it('reads a hyphenated query word that stop words reduce to one part as the joined compound', () => {
     const hyphen = paper('In-context learning of linear functions', 'Transformers learn in-context.');
     const solid = paper('Incontext learning', 'Transformers learn from examples.');
