@@ -91,18 +91,30 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
       return { counters, df };
     });
 
-  it('counts the statistics again from the stored papers when an earlier text analysis made them', async () => {
+  /** Checks that the stored statistics are what counting the stored papers gives; returns both. */
+  const expectStatsOfStoredPapers = async () => {
     const papers = await withClient(db.url, async (c) =>
-      (await c.query(`SELECT id, title, abstract FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string })),
+      (await c.query(`SELECT id, title, abstract, arxiv_version FROM paper ORDER BY id`)).rows.map((r) => ({
+        id: String(r.id),
+        title: r.title as string,
+        abstract: r.abstract as string,
+        version: r.arxiv_version as number | null,
+      })),
     );
-    expect(papers.length).toBeGreaterThan(50);
     const expected = InMemoryStats.fromPapers(papers);
-    const current = await storedStats();
-    // What ingestion recorded, by the running analysis.
-    expect(current.counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
+    const { counters, df } = await storedStats();
+    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
     const terms = new Set(papers.flatMap((p) => documentTerms(p)));
-    expect(current.df.size).toBe(terms.size);
-    for (const t of terms) expect([t, current.df.get(t)]).toEqual([t, expected.df(t)]);
+    expect(df.size).toBe(terms.size);
+    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
+    return { papers, df };
+  };
+
+  it('counts the statistics again from the stored papers when an earlier text analysis made them', async () => {
+    // What ingestion recorded, by the running analysis.
+    const { papers } = await expectStatsOfStoredPapers();
+    expect(papers.length).toBeGreaterThan(50);
+    const current = await storedStats();
 
     // Statistics as an earlier analysis left them: other keys, other counts, an older version.
     await withClient(db.url, async (c) => {
@@ -143,20 +155,13 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
       stats.rebuild(),
       request(t.url).post('/api/digests/import').set('Content-Type', 'text/plain').send(pages[1]).expect(201),
     ]);
-    const papers = await withClient(db.url, async (c) =>
-      (await c.query(`SELECT id, title, abstract FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string })),
-    );
+    const { papers } = await expectStatsOfStoredPapers();
     // Pages 0–2 hold 62 + 39 + … papers, some of them on two pages: each is stored once.
     const keys = [PAGE, ...pages].flatMap((page) => digestFromPage(page).papers.map((p) => p.arxivId ?? titleKey(p.title)));
     expect(papers.length).toBe(new Set(keys).size);
     expect(papers.length).toBeLessThan(keys.length);
-    const expected = InMemoryStats.fromPapers(papers);
-    const { counters, df } = await storedStats();
-    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
-    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
-    expect(df.size).toBe(terms.size);
-    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
   });
+
   it('arXiv replacements keep the statistics what counting the stored papers gives, however they interleave', async () => {
     const ingestion = t.app.get(IngestionService);
     const stats = t.app.get(CollectionStatsRepository);
@@ -185,17 +190,9 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
     // The same version again, or an older one, changes nothing.
     expect(await ingestion.revisePapers([revision(a.arxivId, 3, 'Other', 'Other.'), revision(b.arxivId, 1, 'Old', 'Old.')])).toEqual({ updated: 0, skipped: 2 });
 
-    const papers = await withClient(db.url, async (c) =>
-      (await c.query(`SELECT id, title, abstract, arxiv_version FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string, version: r.arxiv_version as number })),
-    );
+    const { papers, df } = await expectStatsOfStoredPapers();
     expect(papers.find((p) => p.id === String(a.id))).toMatchObject({ version: 3, abstract: expect.stringMatching(/^Quasiperiodic zebrafinch/) });
     expect(papers.find((p) => p.id === String(b.id))).toMatchObject({ version: 2, title: 'Short' });
-    const expected = InMemoryStats.fromPapers(papers);
-    const { counters, df } = await storedStats();
-    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
-    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
-    expect(df.size).toBe(terms.size);
-    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
     expect(df.get('zebrafinch')).toBe(1);
     expect(df.has('interim')).toBe(false);
   });
@@ -223,16 +220,8 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
     resume();
     await rebuild;
 
-    const papers = await withClient(db.url, async (c) =>
-      (await c.query(`SELECT id, title, abstract FROM paper ORDER BY id`)).rows.map((r) => ({ id: String(r.id), title: r.title as string, abstract: r.abstract as string })),
-    );
+    const { papers, df } = await expectStatsOfStoredPapers();
     expect(papers.some((p) => p.abstract.startsWith('Ultrasonic axolotl'))).toBe(true);
-    const expected = InMemoryStats.fromPapers(papers);
-    const { counters, df } = await storedStats();
-    expect(counters).toEqual([{ doc_count: papers.length, title_tokens: expected.totalTitleLength, abstract_tokens: expected.totalAbstractLength, analyzer_version: ANALYZER_VERSION }]);
-    const terms = new Set(papers.flatMap((p) => documentTerms(p)));
-    expect(df.size).toBe(terms.size);
-    for (const term of terms) expect([term, df.get(term)]).toEqual([term, expected.df(term)]);
     expect(df.get('axolotl')).toBe(1);
     // Writers count once again, and the side table is empty.
     expect(await withClient(db.url, async (c) => (await c.query(`SELECT rebuilding, (SELECT count(*)::int FROM term_stat_next) AS side FROM collection_stat`)).rows)).toEqual([{ rebuilding: false, side: 0 }]);
