@@ -42,6 +42,14 @@ export const MEMBERSHIP = 0.5;
  */
 export const PASSING_WEIGHT = 0.5;
 /**
+ * In the ranking (not for membership), a related form in the title counts this much more: the
+ * title names what the paper is about, so a paper titled with a method of the area ("Test-time
+ * Batch Statistics Calibration for Covariate Shift" for distribution shift) is about the area, more
+ * than one that names the query once in passing in its abstract. Halfway between soft evidence
+ * (CONCEPT_WEIGHT) and the query's own words.
+ */
+export const RELATED_TITLE_RANK = 1.5;
+/**
  * Feedback ranking: a sent paper's score is multiplied by 1 + FEEDBACK_LIFT × min(2, its similarity
  * to the topic's confident matches in units of their own level), i.e. by at most 1.5.
  */
@@ -749,6 +757,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   const found = foundScratch;
   const gaps = formGaps(p);
   let tf = 0;
+  let inTitle = false;
   // The form the explanation names: the first one counted, in the first field that counts one.
   let shown = -1;
   let shownAt = Infinity;
@@ -799,8 +808,10 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
       }
     }
     tf += scorer.fieldWeight(f, index) * weighted;
+    if (f === 'title' && weighted > 0) inTitle = true;
   }
   shownForm.set(p, shown);
+  relatedInTitle = inTitle;
   return tf > 0 ? sat(tf) : 0;
 }
 
@@ -809,6 +820,9 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
  * explanation names. Read right after the paper's evaluation, as `winners` is.
  */
 const shownForm = new Map<Pattern, number>();
+
+/** Whether relatedRatio's last call counted a form in the title (read right after it, by evaluate). */
+let relatedInTitle = false;
 
 /** relatedRatio's occurrences of one field ([start, end, weight] each), reused by every call. */
 const foundScratch: number[] = [];
@@ -974,7 +988,9 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper, paper:
           if (lastRankRatio > rank) rank = lastRankRatio;
         } else {
           r = relatedRatio(scorer, node, p, doc, paper) * p.weight;
-          if (r > rank) rank = r;
+          // Ranking: a method of the area named in the title counts more (RELATED_TITLE_RANK).
+          const ranked = relatedInTitle ? r * RELATED_TITLE_RANK : r;
+          if (ranked > rank) rank = ranked;
         }
         if (r > best) {
           best = r;

@@ -35,6 +35,14 @@ describe('concept families (soft evidence)', () => {
     expect(result[1].why).toContain('related to "parameter-efficient fine-tuning"');
   });
 
+  it('ranks a method of the area named in the title above the query named once in an abstract', () => {
+    const titled = paper('Better LoRA for vision models', 'We improve image classification on standard benchmarks.');
+    const passing = paper('Faster sampling', 'We compare with parameter-efficient fine-tuning on standard benchmarks.');
+    const result = run('parameter-efficient fine-tuning', [...bg, verbatim, titled, passing]);
+    expect(ids(result)).toEqual([verbatim.id, titled.id, passing.id]);
+    expect(result[1].why).toBe('"LoRA" in title (related to "parameter-efficient fine-tuning")');
+  });
+
   it('does not expand a quoted phrase', () => {
     expect(ids(run('"parameter-efficient fine-tuning"', [...bg, verbatim, lora]))).toEqual([verbatim.id]);
   });
