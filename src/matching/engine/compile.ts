@@ -27,9 +27,10 @@ export interface Pattern {
   names?: Uint8Array;
   /**
    * For a spelling of two or more words (not soft): stems that follow its first word in a known term
-   * other than the query (vocabulary and concept-family forms that share none of its other words and
-   * are not evidence for it): "learning" for `continual pre-training` ("continual learning"). A
-   * window with words between whose first word is followed by one of them is that term's.
+   * other than the query (a multi-word form of the vocabulary or of any concept family that shares
+   * none of its other words, does not start like a form of its own families, and has no hyphenated
+   * first word): "learning" for `continual pre-training` ("continual learning"). A window with words
+   * between whose first word is followed by one of them is that term's (see followersOf).
    */
   followers?: string[];
 }
