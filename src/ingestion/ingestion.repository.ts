@@ -4,7 +4,7 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import { DigestInput, PaperInput } from './digest.types';
 import { titleKey } from './parsers/paper-identity';
-import { isUniqueViolation } from '../infra/prisma/errors';
+import { retryOnUniqueViolation } from '../infra/prisma/errors';
 
 export interface StoredPaperRef {
   paperId: number;
@@ -66,13 +66,7 @@ export class IngestionRepository {
     // Two digests stored at once that share a paper (or the same digest twice) race to insert it:
     // the loser's transaction is refused by the unique index and rolled back whole. Run again, it
     // finds the winner's rows and stores the rest.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.storeDigestOnce(d, onNewPapers);
-      } catch (e) {
-        if (attempt >= STORE_ATTEMPTS || !isUniqueViolation(e, ...RACED_INDEXES)) throw e;
-      }
-    }
+    return retryOnUniqueViolation(STORE_ATTEMPTS, RACED_INDEXES, () => this.storeDigestOnce(d, onNewPapers));
   }
 
   private async storeDigestOnce(d: DigestInput, onNewPapers: NewPaperHook): Promise<StoreDigestResult> {
@@ -172,14 +166,7 @@ export class IngestionRepository {
     for (const r of revisions) {
       // A new title key that another paper takes meanwhile is refused by its unique index: run
       // again, the revision sees that paper and keeps the old key.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (await this.reviseOnce(r, onRevised)) updated++;
-          break;
-        } catch (e) {
-          if (attempt >= STORE_ATTEMPTS || !isUniqueViolation(e, 'paper_title_key_key')) throw e;
-        }
-      }
+      if (await retryOnUniqueViolation(STORE_ATTEMPTS, ['paper_title_key_key'], () => this.reviseOnce(r, onRevised))) updated++;
     }
     return { updated, skipped: revisions.length - updated };
   }

@@ -3,7 +3,7 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../infra/prisma/prisma.service';
 import { carriedBy, composeLock, deliveredThrough } from '../infra/prisma/match-ranges';
 import type { RowRef } from '../infra/queue/queues';
-import { isUniqueViolation } from '../infra/prisma/errors';
+import { retryOnUniqueViolation } from '../infra/prisma/errors';
 
 export interface DeliveryContent {
   id: number;
@@ -191,15 +191,9 @@ export class DeliveryRepository {
    * (ascending id).
    */
   async composeRange(scope: ComposeScope, after: string | null, upTo: string | null): Promise<RowRef[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.composeRangeOnce(scope, after, upTo);
-      } catch (e) {
-        // Another compose carried some of these subscribers' matches first: compose again from
-        // what is now undelivered.
-        if (attempt >= 5 || !isUniqueViolation(e, 'delivery_subscriber_id_through_seq_key')) throw e;
-      }
-    }
+    // Another compose carried some of these subscribers' matches first: compose again from what is
+    // now undelivered.
+    return retryOnUniqueViolation(5, ['delivery_subscriber_id_through_seq_key'], () => this.composeRangeOnce(scope, after, upTo));
   }
 
   private async composeRangeOnce(scope: ComposeScope, after: string | null, upTo: string | null): Promise<RowRef[]> {
