@@ -1,7 +1,7 @@
 import { bigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
 import { standsForJoined, tokenize } from './tokenize';
-import { Concepts, getDefaultConcepts, getDefaultVocabulary, Vocabulary, VocabForm } from './vocabulary';
+import { Concepts, getDefaultConcepts, getDefaultVocabulary, groupsOf, Vocabulary, VocabForm } from './vocabulary';
 
 /** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
 export interface Slot {
@@ -137,11 +137,8 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
       const start = slotStart[a];
       const end = slotStart[b] + slots[b].alts[0].length;
       const sub = seq.slice(start, end);
-      const same = new Set<number>();
+      const same = new Set(groupsOf(vocab, sub));
       const narrower = new Set<number>();
-      for (const { group, form } of vocab.byFirstStem.get(sub[0]) ?? []) {
-        if (form.stems.length === sub.length && startsWith(sub, 0, form.stems)) same.add(group);
-      }
       if (sub.length >= 2) {
         for (const g of vocab.byContainedStem.get(sub[0]) ?? []) {
           if (!same.has(g) && vocab.groups[g].some((f) => f.stems.length > sub.length && containsSub(f.stems, sub))) {
@@ -233,23 +230,15 @@ function conceptPattern({ keys, families }: { keys: string[]; families: number[]
  * ("reinforcement learning from human feedback" for "RLHF").
  */
 function familiesOf(slots: Slot[], concepts: Concepts, vocab: Vocabulary): { keys: string[]; families: number[] } {
-  const key = slots.map((s) => s.alts[0].join(' ')).join(' ');
-  const keys = [key, ...wholeSpellings(key, vocab)];
-  return { keys, families: [...new Set(keys.flatMap((k) => concepts.byName.get(k) ?? []))] };
-}
-
-/** The other forms of the vocabulary groups that `key` (stems joined by spaces) is a whole form of. */
-function wholeSpellings(key: string, vocab: Vocabulary): string[] {
-  const out: string[] = [];
-  const first = key.split(' ', 1)[0];
-  for (const { group, form } of vocab.byFirstStem.get(first) ?? []) {
-    if (form.stems.join(' ') !== key) continue;
-    for (const other of vocab.groups[group]) {
+  const stems = slots.flatMap((s) => s.alts[0]);
+  const keys = [stems.join(' ')];
+  for (const g of groupsOf(vocab, stems)) {
+    for (const other of vocab.groups[g]) {
       const k = other.stems.join(' ');
-      if (k !== key && !out.includes(k)) out.push(k);
+      if (!keys.includes(k)) keys.push(k);
     }
   }
-  return out;
+  return { keys, families: [...new Set(keys.flatMap((k) => concepts.byName.get(k) ?? []))] };
 }
 
 /**
@@ -262,10 +251,8 @@ function withSpellings(related: VocabForm[], vocab: Vocabulary, nameKeys: Set<st
   const out: VocabForm[] = [];
   for (const f of related) {
     out.push(f);
-    const key = f.stems.join(' ');
-    for (const { group, form } of vocab.byFirstStem.get(f.stems[0]) ?? []) {
-      if (form.stems.join(' ') !== key) continue;
-      for (const other of vocab.groups[group]) if (!nameKeys.has(other.stems.join(' '))) out.push(other);
+    for (const g of groupsOf(vocab, f.stems)) {
+      for (const other of vocab.groups[g]) if (!nameKeys.has(other.stems.join(' '))) out.push(other);
     }
   }
   return out;

@@ -59,6 +59,15 @@ export function buildVocabulary(groups: string[][]): Vocabulary {
   return out;
 }
 
+/** The groups that hold `stems` as one of their forms (the whole form, not a part of a longer one). */
+export function groupsOf(vocab: Vocabulary, stems: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const { group, form } of vocab.byFirstStem.get(stems[0]) ?? []) {
+    if (form.stems.length === stems.length && form.stems.every((s, i) => s === stems[i])) out.push(group);
+  }
+  return out;
+}
+
 let defaultVocabulary: Vocabulary | undefined;
 
 /** The shipped machine-learning vocabulary (vocabulary.json), built once. */
