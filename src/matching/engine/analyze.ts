@@ -126,7 +126,7 @@ export function bigramKey(a: string, b: string): string {
 
 /**
  * Adds the field's stems and adjacent-stem bigrams (joined compounds included) to `into`; returns
- * the field's length in content-word positions (what fieldLengths counts).
+ * the field's length in content-word positions (for the average lengths; see paperCounts).
  */
 export function collectFieldTerms(text: string, into: Set<string>): number {
   const { tokens, length } = tokenize(text ?? '');

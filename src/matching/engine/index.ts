@@ -3,7 +3,7 @@ export { QuerySyntaxError, parseQuery, MAX_QUERY_LENGTH } from './query-parser';
 export type { QueryNode, Field } from './query-parser';
 export { compileTopics, compileQuery, validateQuery, statTerms } from './compile';
 export type { CompiledTopic } from './compile';
-export { ANALYZER_VERSION, documentTerms, fieldLengths, paperCounts, InMemoryStats } from './stats';
+export { ANALYZER_VERSION, documentTerms, paperCounts, InMemoryStats } from './stats';
 export type { CollectionStats } from './stats';
 export { matchPapers, matchBatch, PaperBatch } from './matcher';
 export type { MatchOptions } from './matcher';

@@ -1,5 +1,4 @@
 import { collectFieldTerms } from './analyze';
-import { tokenize } from './tokenize';
 import type { EnginePaper } from './types';
 
 /** Collection statistics the scorer needs: document frequencies of stems and bigrams, and field lengths. */
@@ -11,7 +10,7 @@ export interface CollectionStats {
 }
 
 /**
- * Version of the text analysis behind documentTerms and fieldLengths (tokenisation and stemming).
+ * Version of the text analysis behind paperCounts (tokenisation and stemming).
  * Statistics kept outside the process (the database's term_stat, keyed by stems) were counted with
  * the analysis of their time and must be counted again when this changes.
  * 1: Porter2 stems. 2: Porter2 with derivations kept apart (keepDerivation in tokenize.ts).
@@ -26,17 +25,16 @@ export function documentTerms(paper: EnginePaper): string[] {
   return paperCounts(paper).terms;
 }
 
-/** What one paper adds to the collection statistics: documentTerms and fieldLengths, from one pass of the text analysis. */
+/**
+ * What one paper adds to the collection statistics, from one pass of the text analysis: its
+ * documentTerms, and the content-token lengths of its title and abstract (the totals behind the
+ * average lengths).
+ */
 export function paperCounts(paper: Pick<EnginePaper, 'title' | 'abstract'>): { terms: string[]; title: number; abstract: number } {
   const set = new Set<string>();
   const title = collectFieldTerms(paper.title, set);
   const abstract = collectFieldTerms(paper.abstract, set);
   return { terms: [...set].sort(), title, abstract };
-}
-
-/** Content-token lengths of a paper's fields, to keep the totals behind the average lengths. */
-export function fieldLengths(paper: EnginePaper): { title: number; abstract: number } {
-  return { title: tokenize(paper.title ?? '').length, abstract: tokenize(paper.abstract ?? '').length };
 }
 
 export class InMemoryStats implements CollectionStats {
