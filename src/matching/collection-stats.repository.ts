@@ -196,13 +196,7 @@ export class CollectionStatsRepository {
         if (rows.length === 0) break;
         after = rows[rows.length - 1].id;
         const counted = countPapers(rows);
-        if (counted.terms.length > 0) {
-          await control.query(
-            `INSERT INTO term_stat_next (term, df) SELECT * FROM unnest($1::text[], $2::int[])
-             ON CONFLICT (term) DO UPDATE SET df = term_stat_next.df + excluded.df`,
-            [counted.terms, counted.deltas],
-          );
-        }
+        await upsertDeltas(this.prisma, 'term_stat_next', counted);
         papers += rows.length;
         titleTokens += counted.titleTokens;
         abstractTokens += counted.abstractTokens;
@@ -296,7 +290,7 @@ export class CollectionStatsRepository {
   }
 }
 
-/** Adds term changes to term_stat or term_stat_next (one statement, terms in sorted order). */
+/** Adds term changes to term_stat or term_stat_next (one statement, terms in sorted order; in `tx`, or on its own). */
 async function upsertDeltas(tx: Prisma.TransactionClient, table: 'term_stat' | 'term_stat_next', { terms, deltas }: TermDeltas): Promise<void> {
   if (terms.length === 0) return;
   await tx.$executeRaw`
