@@ -204,7 +204,7 @@ let lastEnd = new Int32Array(8);
  * is no evidence). Leaves the windows in winStart / winEnd / winQ / winExact, best first (by q,
  * then by start), and returns how many there are.
  */
-function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint8Array | undefined, heads?: HeadCheck): number {
+function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint8Array | undefined, followers?: readonly string[], index?: FieldIndex): number {
   if (mergeCursor.length < n) {
     mergeCursor = new Int32Array(n);
     lastStart = new Int32Array(n);
@@ -263,7 +263,7 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
     if (gap === 0 && crossesSentence(cues, start, end)) continue;
     // A looser window whose first word heads another known term ("continual learning on a
     // pre-trained model" for continual pre-training) is that term's, not the query's.
-    if (gap > 0 && inOrder && heads !== undefined && n >= 2 && headsOtherTerm(heads, cues, lastEnd[0] + 1, lastStart[1])) continue;
+    if (gap > 0 && inOrder && followers !== undefined && index !== undefined && n >= 2 && headsOtherTerm(followers, index, cues, lastEnd[0] + 1, lastStart[1])) continue;
     // Best first (higher q, then earlier start; stable): an insertion sort, as there are few.
     const q = (inOrder ? 1 : outOfOrder) / (1 + gap);
     let j = count;
@@ -300,21 +300,15 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
   return chosen;
 }
 
-/** What findWindows needs to tell whether a window's first word heads another known term. */
-interface HeadCheck {
-  /** Stems that follow the query's first word in a known term other than the query (Pattern.followers). */
-  followers: readonly string[];
-  index: FieldIndex;
-}
-
 /**
- * Whether one of `followers` is the word at `at` (right after the window's first word, with no stop
- * word or punctuation before it, and before the window's next query word).
+ * Whether one of `followers` (Pattern.followers) is the word of the field `index` at `at` (right
+ * after the window's first word, with no stop word or punctuation before it, and before the
+ * window's next query word).
  */
-function headsOtherTerm(heads: HeadCheck, cues: Uint8Array | undefined, at: number, next: number): boolean {
+function headsOtherTerm(followers: readonly string[], index: FieldIndex, cues: Uint8Array | undefined, at: number, next: number): boolean {
   if (at >= next || (cues !== undefined && (cues[at] & GAP_BEFORE) !== 0)) return false;
-  for (const stem of heads.followers) {
-    const o = heads.index.occ.get(stem);
+  for (const stem of followers) {
+    const o = index.occ.get(stem);
     if (o === undefined) continue;
     for (let i = 0; i < o.length && o[i] <= at; i += 2) if (o[i] === at) return true;
   }
@@ -322,8 +316,8 @@ function headsOtherTerm(heads: HeadCheck, cues: Uint8Array | undefined, at: numb
 }
 
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
-function phraseWindows(occs: number[][], outOfOrder: number, cues: Uint8Array | undefined, heads?: HeadCheck): Window[] {
-  const count = findWindows(occs, occs.length, outOfOrder, cues, heads);
+function phraseWindows(occs: number[][], outOfOrder: number, cues: Uint8Array | undefined, followers?: readonly string[], index?: FieldIndex): Window[] {
+  const count = findWindows(occs, occs.length, outOfOrder, cues, followers, index);
   const out: Window[] = [];
   for (let i = 0; i < count; i++) out.push({ start: winStart[i], end: winEnd[i], q: winQ[i], exact: winExact[i] === 1 });
   return out;
@@ -692,7 +686,7 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
     let listed = 0;
     let used = 0;
     const cues = index.cues;
-    const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues, p.followers ? { followers: p.followers, index } : undefined);
+    const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues, p.followers, index);
     for (let k = 0; k < windows; k++) {
       const wq = winQ[k];
       if (winExact[k] === 1) exactSeen = true;
@@ -923,7 +917,7 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string 
       if (alt[i] < 0) alt[i] = matchedAlt(p.slots[i], doc[f]);
     });
     if (n >= 2 && occs.every((o) => o.length)) {
-      const ws = phraseWindows(occs, outOfOrderWeight(leaf), doc[f].cues, p.followers ? { followers: p.followers, index: doc[f] } : undefined);
+      const ws = phraseWindows(occs, outOfOrderWeight(leaf), doc[f].cues, p.followers, doc[f]);
       if (ws.some((w) => w.exact)) exactFields.push(f);
       else if (ws.length && !leaf.exact) nearFields.push(f);
     }
