@@ -205,7 +205,7 @@ function conceptPattern({ keys, families }: { keys: string[]; families: number[]
     // neighbouring text (`also`) finds the family's methods, not its names.
     const isName = family.names.some((n) => keys.includes(n.stems.join(' ')));
     const nameKeys = new Set(family.names.map((n) => n.stems.join(' ')));
-    for (const [list, name] of [[withSpellings(family.related, vocab, nameKeys), false], [isName ? family.names : [], true]] as const) {
+    for (const [list, name] of [[withBasedSpellings(withSpellings(family.related, vocab, nameKeys)), false], [isName ? family.names : [], true]] as const) {
       for (const f of list) {
         const k = f.stems.join(' ');
         if (seen.has(k)) continue;
@@ -253,6 +253,24 @@ function withSpellings(related: VocabForm[], vocab: Vocabulary, nameKeys: Set<st
     out.push(f);
     for (const g of groupsOf(vocab, f.stems)) {
       for (const other of vocab.groups[g]) if (!nameKeys.has(other.stems.join(' '))) out.push(other);
+    }
+  }
+  return out;
+}
+
+/**
+ * Related forms with their "X-based" spelling: "preference-based feedback" is preference feedback,
+ * "kernel-based methods" kernel methods. A related form is read as a fixed term (its words
+ * adjacent), so the modifier written as "X-based" would otherwise hide it. The query's own words
+ * need no such spelling: their windows allow words between.
+ */
+function withBasedSpellings(forms: VocabForm[]): VocabForm[] {
+  const out: VocabForm[] = [];
+  for (const f of forms) {
+    out.push(f);
+    const words = f.text.split(/\s+/);
+    if (f.stems.length >= 2 && words.length === f.stems.length && !words[0].includes('-')) {
+      out.push({ stems: [f.stems[0], 'base', ...f.stems.slice(1)], text: `${words[0]}-based ${words.slice(1).join(' ')}` });
     }
   }
   return out;

@@ -172,6 +172,16 @@ describe('concept families (soft evidence)', () => {
     expect(result.find((m) => m.paperId === abbreviation.id)!.why).toBe('"RLHF" in title and abstract (related to "preference optimization")');
   });
 
+  it('finds a related form written with "-based" after its first word', () => {
+    const based = paper('Reinforcement learning with preference-based feedback', 'We give an efficient algorithm for bandits.');
+    const plain = paper('Reinforcement learning with preference feedback', 'We give an efficient algorithm for bandits.');
+    // "-based" elsewhere is no spelling of the form.
+    const elsewhere = paper('Reinforcement learning with preference and feedback-based control', 'We give an efficient algorithm for bandits.');
+    const result = run('preference optimization', [...bg, based, plain, elsewhere, unrelated]);
+    expect(ids(result).sort()).toEqual([based.id, plain.id].sort());
+    expect(result.find((m) => m.paperId === based.id)!.why).toBe('"preference-based feedback" in title (related to "preference optimization")');
+  });
+
   it('finds a family through any spelling of the query, and names the query as written', () => {
     const dpo = paper('Direct preference optimization for chat models', 'We study direct preference optimization for chat models.');
     const papers = [...bg, dpo, unrelated];
