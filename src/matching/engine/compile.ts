@@ -1,6 +1,6 @@
 import { bigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
-import { standsForJoined, tokenize } from './tokenize';
+import { standsForJoined, stemWord, tokenize } from './tokenize';
 import { Concepts, getDefaultConcepts, getDefaultVocabulary, groupsOf, Vocabulary, VocabForm } from './vocabulary';
 
 /** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
@@ -265,12 +265,13 @@ function withSpellings(related: VocabForm[], vocab: Vocabulary, nameKeys: Set<st
  * need no such spelling: their windows allow words between.
  */
 function withBasedSpellings(forms: VocabForm[]): VocabForm[] {
+  const based = stemWord('based');
   const out: VocabForm[] = [];
   for (const f of forms) {
     out.push(f);
     const words = f.text.split(/\s+/);
     if (f.stems.length >= 2 && words.length === f.stems.length && !words[0].includes('-')) {
-      out.push({ stems: [f.stems[0], 'base', ...f.stems.slice(1)], text: `${words[0]}-based ${words.slice(1).join(' ')}` });
+      out.push({ stems: [f.stems[0], based, ...f.stems.slice(1)], text: `${words[0]}-based ${words.slice(1).join(' ')}` });
     }
   }
   return out;
