@@ -24,6 +24,10 @@ describe('tokenize', () => {
     expect(same(['operator', 'operators'])).toBe(1);
     expect(same(['generative', 'generatively'])).toBe(1);
     expect(same(['transform', 'transformed', 'transforming', 'transformation'])).toBe(1);
+    // An -ification noun meets its -ify verb, which Porter2 leaves apart.
+    expect(same(['classify', 'classified', 'classifies', 'classification', 'classifications'])).toBe(1);
+    expect(same(['sparsify', 'sparsified', 'sparsification'])).toBe(1);
+    expect(same(['specify', 'specification'])).toBe(1);
     // Derivations that name something else do not.
     for (const [a, b] of [
       ['tokenization', 'token'],
@@ -41,11 +45,15 @@ describe('tokenize', () => {
       ['generative', 'generation'],
       ['objective', 'object'],
       ['positive', 'position'],
+      ['specification', 'specific'],
+      ['classification', 'classifier'],
     ]) {
       expect([a, stemWord(a)]).not.toEqual([a, stemWord(b)]);
     }
     // Words that only look like it are left alone.
     expect(stemWord('size')).toBe('size');
+    expect(stemWord('application')).toBe(stemWord('applications'));
+    expect(stemWord('authentication')).toBe(stemWord('authenticate'));
     expect(stemWord('layers')).toBe(stemWord('layer'));
   });
 

@@ -69,6 +69,9 @@ export function normalizeText(text: string): string {
  *   "generation" (verbs in -er keep their inflections together: "consider", "considered");
  * - -ive adjectives from their noun or verb: "contrastive" from "contrast", "generative" from
  *   "generation", "objective" from "object", "positive" from "position".
+ * One merge it misses is made: an -ification noun meets its -ify verb ("classification" and
+ * "classify", "sparsification" and "sparsified", "certification" and "certified"), which Porter2
+ * leaves at "classif" and "classifi"; "specification" then meets "specify" rather than "specific".
  * `word` is the word given to Porter2, `stem` what it returned.
  */
 export function keepDerivation(word: string, stem: string): string {
@@ -79,6 +82,7 @@ export function keepDerivation(word: string, stem: string): string {
   if (/^er(s|ed|ing)?$/.test(tail)) return `${stem}er`;
   if (/^(at)?ors?$/.test(tail)) return stem + (tail.startsWith('at') ? 'ator' : 'or');
   if (/^(at|it)?ive/.test(tail)) return `${stem}iv`;
+  if (stem.endsWith('if') && /^ications?$/.test(tail)) return `${stem}i`;
   return stem;
 }
 
