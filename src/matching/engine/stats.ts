@@ -14,7 +14,8 @@ export interface CollectionStats {
  * Statistics kept outside the process (the database's term_stat, keyed by stems) were counted with
  * the analysis of their time and must be counted again when this changes.
  * 1: Porter2 stems. 2: Porter2 with derivations kept apart (keepDerivation in tokenize.ts).
- * 3: and -ification nouns with their -ify verbs ("classification" = "classify").
+ * 3: and -ification nouns with their -ify verbs ("classification" = "classify"), irregular plurals
+ * with their singulars ("analyses" = "analysis", "minima" = "minimum").
  */
 export const ANALYZER_VERSION = 3;
 

@@ -14,6 +14,25 @@ describe('tokenize', () => {
     expect(stemWord('models')).toBe(stemWord('model'));
   });
 
+  it('brings irregular plurals to their singular (WordNet\'s noun exceptions)', () => {
+    for (const [plural, singular] of [
+      ['analyses', 'analysis'],
+      ['hypotheses', 'hypothesis'],
+      ['matrices', 'matrix'],
+      ['vertices', 'vertex'],
+      ['minima', 'minimum'],
+      ['criteria', 'criterion'],
+      ['phenomena', 'phenomenon'],
+      ['curricula', 'curriculum'],
+      ['corpora', 'corpus'],
+    ]) {
+      expect([plural, stemWord(plural)]).toEqual([plural, stemWord(singular)]);
+    }
+    // A word that only ends like one is left to Porter2.
+    expect(stemWord('bias')).toBe(stemWord('biases'));
+    expect(stemWord('constructor')).toBe('constructor');
+  });
+
   it('keeps inflections together but not the derivations Porter2 merges into another word', () => {
     const same = (words: string[]) => new Set(words.map(stemWord)).size;
     // Inflections still meet.

@@ -1,4 +1,5 @@
 import porter2 = require('wink-porter2-stemmer');
+import nounExceptions = require('wink-lexicon/src/wn-noun-exceptions.js');
 
 /**
  * Text → content tokens. Stop words are dropped and do not take a position, so
@@ -23,6 +24,13 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
     'towards toward about over under between through while whereas where when how what')
     .split(' '),
 );
+
+/**
+ * Irregular plurals and their singulars, from WordNet's noun exceptions (the wink-lexicon package):
+ * "analyses" / "analysis", "matrices" / "matrix", "minima" / "minimum", "criteria" / "criterion",
+ * "curricula" / "curriculum". Porter2 only removes regular endings, so these never met.
+ */
+const IRREGULAR_NOUNS: ReadonlyMap<string, string> = new Map(Object.entries(nounExceptions));
 
 const stemCache = new Map<string, string>();
 
@@ -86,7 +94,10 @@ export function keepDerivation(word: string, stem: string): string {
   return stem;
 }
 
-/** Porter2 stem (see keepDerivation), with British -isation/-iser/-our spellings brought to American ones first. */
+/**
+ * Porter2 stem (see keepDerivation), with an irregular plural brought to its singular and British
+ * -isation/-iser/-our spellings to American ones first.
+ */
 export function stemWord(word: string): string {
   let s = stemCache.get(word);
   if (s !== undefined) return s;
@@ -96,7 +107,7 @@ export function stemWord(word: string): string {
     // Plural of an abbreviation ("llms", "cnns"): Porter2 keeps the s when no vowel precedes it.
     s = word.slice(0, -1);
   } else {
-    const american = word
+    const american = (IRREGULAR_NOUNS.get(word) ?? word)
       .replace(/isation(s?)$/, 'ization$1')
       .replace(/iser(s?)$/, 'izer$1')
       .replace(/([ilbv])our(s|ed|ing|al|ally)?$/, '$1or$2');
