@@ -15,7 +15,8 @@ export interface CollectionStats {
  * the analysis of their time and must be counted again when this changes.
  * 1: Porter2 stems. 2: Porter2 with derivations kept apart (keepDerivation in tokenize.ts).
  * 3: and -ification nouns with their -ify verbs ("classification" = "classify"), irregular plurals
- * with their singulars ("analyses" = "analysis", "minima" = "minimum").
+ * with their singulars ("analyses" = "analysis", "minima" = "minimum"), -anced / -enced / -iced forms
+ * with their base ("imbalanced" = "imbalance").
  */
 export const ANALYZER_VERSION = 3;
 

@@ -12,6 +12,12 @@ describe('tokenize', () => {
     expect(stemWord('adaptations')).toBe(stemWord('adaptation'));
     expect(stemWord('pruning')).toBe(stemWord('pruned'));
     expect(stemWord('models')).toBe(stemWord('model'));
+    // Porter2 alone stems "imbalance" to "imbal" and "imbalanced" to "imbalanc".
+    const same = (words: string[]) => new Set(words.map(stemWord)).size;
+    expect(same(['imbalance', 'imbalances', 'imbalanced'])).toBe(1);
+    expect(same(['experience', 'experienced', 'experiencing'])).toBe(1);
+    expect(same(['sacrifice', 'sacrificed', 'sacrificing'])).toBe(1);
+    expect(same(['balance', 'balanced', 'balancing'])).toBe(1);
   });
 
   it('brings irregular plurals to their singular (WordNet\'s noun exceptions)', () => {

@@ -95,8 +95,8 @@ export function keepDerivation(word: string, stem: string): string {
 }
 
 /**
- * Porter2 stem (see keepDerivation), with an irregular plural brought to its singular and British
- * -isation/-iser/-our spellings to American ones first.
+ * Porter2 stem (see keepDerivation), with an irregular plural brought to its singular, an -anced /
+ * -enced / -iced form to its base, and British -isation/-iser/-our spellings to American ones first.
  */
 export function stemWord(word: string): string {
   let s = stemCache.get(word);
@@ -108,6 +108,9 @@ export function stemWord(word: string): string {
     s = word.slice(0, -1);
   } else {
     const american = (IRREGULAR_NOUNS.get(word) ?? word)
+      // Porter2 takes -ance, -ence and -ice off the base word but not off its -ed / -ing form
+      // ("imbalance" → "imbal", "imbalanced" → "imbalanc"): the form is stemmed as its base.
+      .replace(/((?:an|en|i)c)(?:ed|ing)$/, '$1e')
       .replace(/isation(s?)$/, 'ization$1')
       .replace(/iser(s?)$/, 'izer$1')
       .replace(/([ilbv])our(s|ed|ing|al|ally)?$/, '$1or$2');
