@@ -71,15 +71,7 @@ export class CollectionStatsRepository {
         title_tokens = collection_stat.title_tokens + excluded.title_tokens,
         abstract_tokens = collection_stat.abstract_tokens + excluded.abstract_tokens
       RETURNING rebuilding`;
-    if (row.rebuilding) {
-      await upsertDeltas(tx, 'term_stat_next', counted);
-      await tx.$executeRaw`
-        UPDATE collection_stat SET
-          next_doc_count = next_doc_count + ${papers.length},
-          next_title_tokens = next_title_tokens + ${counted.titleTokens},
-          next_abstract_tokens = next_abstract_tokens + ${counted.abstractTokens}
-        WHERE id = 1`;
-    }
+    if (row.rebuilding) await addToRebuild(tx, counted, papers.length, counted.titleTokens, counted.abstractTokens);
   }
 
   /**
@@ -108,15 +100,8 @@ export class CollectionStatsRepository {
         abstract_tokens = GREATEST(0, abstract_tokens + ${abstractTokens})
       WHERE id = 1
       RETURNING rebuilding`;
-    if (rows[0]?.rebuilding) {
-      // The rebuild's snapshot holds the old text: the change goes to its count too.
-      await upsertDeltas(tx, 'term_stat_next', changed);
-      await tx.$executeRaw`
-        UPDATE collection_stat SET
-          next_title_tokens = next_title_tokens + ${titleTokens},
-          next_abstract_tokens = next_abstract_tokens + ${abstractTokens}
-        WHERE id = 1`;
-    }
+    // The rebuild's snapshot holds the old text: the change goes to its count too.
+    if (rows[0]?.rebuilding) await addToRebuild(tx, changed, 0, titleTokens, abstractTokens);
   }
 
   /**
@@ -297,6 +282,20 @@ async function upsertDeltas(tx: Prisma.TransactionClient, table: 'term_stat' | '
     INSERT INTO ${Prisma.raw(table)} (term, df)
     SELECT * FROM unnest(${terms}::text[], ${deltas}::int[])
     ON CONFLICT (term) DO UPDATE SET df = ${Prisma.raw(table)}.df + excluded.df`;
+}
+
+/**
+ * A writer's change while a rebuild counts beside the live statistics (see rebuild): into the
+ * rebuild's count as well, terms and counters.
+ */
+async function addToRebuild(tx: Prisma.TransactionClient, changed: TermDeltas, docs: number, titleTokens: number, abstractTokens: number): Promise<void> {
+  await upsertDeltas(tx, 'term_stat_next', changed);
+  await tx.$executeRaw`
+    UPDATE collection_stat SET
+      next_doc_count = next_doc_count + ${docs},
+      next_title_tokens = next_title_tokens + ${titleTokens},
+      next_abstract_tokens = next_abstract_tokens + ${abstractTokens}
+    WHERE id = 1`;
 }
 
 /** Drops a rebuild's side count and tells writers to stop adding to it. */
