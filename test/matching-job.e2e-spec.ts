@@ -196,6 +196,7 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
     expect(df.get('zebrafinch')).toBe(1);
     expect(df.has('interim')).toBe(false);
   });
+
   it('a rebuild counts beside the live statistics: pages and revisions stored during its count are neither held up nor lost', async () => {
     const stats = t.app.get(CollectionStatsRepository);
     const ingestion = t.app.get(IngestionService);
