@@ -359,6 +359,12 @@ interface PatternInfo {
   /** Slot indexes by increasing bound. */
   order: Int32Array;
   phraseIdf: number;
+  /**
+   * What a window with words between counts for, beside its 1 / (1 + gap): the strongest association
+   * of the phrase's words with it (see LOOSE_WINDOWS in patternRatioOf), or 1 when no paper of the
+   * collection writes the phrase.
+   */
+  looseWeight: number;
   reference: number;
   /**
    * The sub-phrase of a phrase of three or more stems (see subSpanOf), with its association with
@@ -414,6 +420,7 @@ function infoOf(p: Pattern): PatternInfo {
       bound: new Float64Array(n),
       order: new Int32Array(n),
       phraseIdf: 0,
+      looseWeight: 1,
       reference: 0,
       subSpan: undefined,
       altIdf: p.weight !== undefined && n === 1 ? new Float64Array(p.slots[0].alts.length) : undefined,
@@ -517,8 +524,14 @@ class Scorer {
       // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"
       // rarely means neural collapse).
       for (let i = 0; i < n; i++) association[i] = Math.min(1, (df + 0.5) / (association[i] + 0.5));
+      info.looseWeight = 1;
+      if (df > 0) {
+        info.looseWeight = 0;
+        for (let i = 0; i < n; i++) info.looseWeight = Math.max(info.looseWeight, association[i]);
+      }
     } else {
       association.fill(1);
+      info.looseWeight = 1;
     }
     let reference = PHRASE_WEIGHT * info.phraseIdf;
     for (let i = 0; i < n; i++) {
@@ -688,7 +701,11 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
     const cues = index.cues;
     const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues, p.followers, index);
     for (let k = 0; k < windows; k++) {
-      const wq = winQ[k];
+      // LOOSE_WINDOWS: the words of a phrase a few words apart stand for the phrase as far as one of
+      // them does in the collection. "merging of the models", "diffusion-based generative models":
+      // most papers with "merging" or "diffusion" use the phrase; "training … dynamics", "synthetic
+      // … data": papers use both words everywhere, and near each other by chance.
+      const wq = winExact[k] === 1 || author ? winQ[k] : winQ[k] * info.looseWeight;
       if (winExact[k] === 1) exactSeen = true;
       if (author ? wq >= 0.5 : !leaf.exact || winExact[k] === 1) {
         q += wq;
@@ -845,27 +862,37 @@ function inPassing(cues: Uint8Array, start: number, end: number): boolean {
 /**
  * Whether punctuation separates two of the positions start..end, or a stop word where the form
  * itself has none (`gaps`: bit k set when the form has a stop word before its k-th word, as
- * "text-to-image" before "image").
+ * "text-to-image" before "image"), or "and" / "or" where the form has another stop word: a
+ * coordinator joins two phrases, it is no part of a term ("transfer learning and demonstrate" is no
+ * "learning from demonstrations"), unless the form is written with one (COORDINATED).
  */
 function foreignGap(cues: Uint8Array, start: number, end: number, gaps: number): boolean {
   for (let i = start + 1; i <= end; i++) {
     const c = cues[i];
     if (c & PUNCT_BEFORE) return true;
-    if (c & GAP_BEFORE && !(i - start < 31 && gaps & (1 << (i - start)))) return true;
+    if (c & GAP_BEFORE && !(i - start < MAX_FORM_GAP_BIT && gaps & (1 << (i - start)))) return true;
+    if (c & LIST_BEFORE && !(gaps & COORDINATED)) return true;
   }
   return false;
 }
 
+/** formGaps' stop-word bits cover a form's first 30 words; bit 30 says the form writes "and" or "or". */
+const MAX_FORM_GAP_BIT = 30;
+const COORDINATED = 1 << MAX_FORM_GAP_BIT;
+
 const gapCache = new WeakMap<Pattern, Int32Array>();
-/** Per spelling of a related-forms pattern: where its own text has a stop word (bit k: before its k-th word). */
+/**
+ * Per spelling of a related-forms pattern: where its own text has a stop word (bit k: before its
+ * k-th word), and COORDINATED when one of them is "and" or "or" ("generator and discriminator").
+ */
 function formGaps(p: Pattern): Int32Array {
   let gaps = gapCache.get(p);
   if (gaps) return gaps;
   const texts = p.slots[0].altText;
   gaps = new Int32Array(texts.length);
   for (let a = 0; a < texts.length; a++) {
-    let mask = 0;
-    scanTokens(texts[a], 0, () => undefined, undefined, (k, punctuation) => (mask |= !punctuation && k < 31 ? 1 << k : 0));
+    let mask = /\b(?:and|or)\b/i.test(texts[a]) ? COORDINATED : 0;
+    scanTokens(texts[a], 0, () => undefined, undefined, (k, punctuation) => (mask |= !punctuation && k < MAX_FORM_GAP_BIT ? 1 << k : 0));
     gaps[a] = mask;
   }
   gapCache.set(p, gaps);

@@ -116,6 +116,18 @@ describe('concept families (soft evidence)', () => {
     expect(ids(linkage(related, [...bg, linked, hyphen, spaced]))).toEqual(expect.arrayContaining([hyphen.id, spaced.id]));
   });
 
+  it('does not read a related form across "and" or "or" where the form has another stop word, unless it writes one', () => {
+    const related = ['matching from demonstrations', 'blocking and merging'];
+    const form = paper('Faster joins', 'We present matching from demonstrations for census data.');
+    // "matching and demonstrate" has the stems of "matching from demonstrations" and a stop word
+    // where the form has one, but a coordinator joins two phrases: it is no part of the term.
+    const joined = paper('Faster joins', 'We compare it to schema matching and demonstrate gains on census data.');
+    const either = paper('Faster joins', 'We compare it to schema matching or demonstrations on census data.');
+    // A form that writes "and" itself still matches.
+    const written = paper('Faster joins', 'We present blocking and merging for census data.');
+    expect(ids(linkage(related, [...bg, linked, form, joined, either, written])).sort()).toEqual([linked.id, form.id, written.id].sort());
+  });
+
   it('counts a related form in the abstract\'s opening half: the scene the paper is set in, not what it does', () => {
     // The same sentences; only which comes first differs.
     const opening = paper('Faster joins', 'Entity resolution matters. We present census tools.');
