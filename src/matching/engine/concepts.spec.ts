@@ -41,7 +41,6 @@ const REVIEWED: Record<string, string[]> = {
   'function calling': ['functions', 'called'],
   prompting: ['prompt', 'prompts', 'prompted'],
   'prompt format': ['formatting'],
-  'early exit': ['exiting'],
   'merging models': ['merged', 'merge'],
   triples: ['tripling'],
   'language model': ['modeling'],
