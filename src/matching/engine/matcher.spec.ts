@@ -184,20 +184,6 @@ describe('matching engine', () => {
     expect(ids(run('author:"ada lovelace"', [...bg, byHer]))).toEqual([byHer.id]);
   });
 
-  it('counts words a few apart as the phrase as far as one of them stands for it in the collection', () => {
-    const users = [0, 1, 2].map((i) => paper(`Sparse models ${i}`, 'We use tensor sketching to remove weights.'));
-    const loose = paper('Sparse models', 'We apply tensor fast sketching to remove weights.');
-    // Papers with "sketching" mostly use the phrase: "tensor fast sketching" is the phrase.
-    const tensors = Array.from({ length: 10 }, (_, i) => paper(`Decision trees ${i}`, 'A tensor of features for trees.'));
-    const strong = run('tensor sketching', [...bg, ...users, ...tensors, loose]);
-    expect(strong.find((m) => m.paperId === loose.id)?.why).toBe('"tensor", "sketching" close together in abstract');
-    // Both words are everywhere without the phrase: near each other is what chance gives.
-    const sketches = Array.from({ length: 10 }, (_, i) => paper(`Graph drawing ${i}`, 'Sketching of graphs by hand.'));
-    const weak = run('tensor sketching', [...bg, ...users, ...tensors, ...sketches, loose]);
-    expect(ids(weak)).toEqual(expect.arrayContaining(users.map((u) => u.id)));
-    expect(ids(weak)).not.toContain(loose.id);
-  });
-
   it('reads no window whose first word heads another known term, unless that term is a compound modifier', () => {
     // "continual learning" is a term of its own: "continual learning of pre-trained models" is not
     // continual pre-training. "continual efficient pre-training" is.

@@ -359,12 +359,6 @@ interface PatternInfo {
   /** Slot indexes by increasing bound. */
   order: Int32Array;
   phraseIdf: number;
-  /**
-   * What a window with words between counts for, beside its 1 / (1 + gap): the strongest association
-   * of the phrase's words with it (see LOOSE_WINDOWS in patternRatioOf), or 1 when no paper of the
-   * collection writes the phrase.
-   */
-  looseWeight: number;
   reference: number;
   /**
    * The sub-phrase of a phrase of three or more stems (see subSpanOf), with its association with
@@ -420,7 +414,6 @@ function infoOf(p: Pattern): PatternInfo {
       bound: new Float64Array(n),
       order: new Int32Array(n),
       phraseIdf: 0,
-      looseWeight: 1,
       reference: 0,
       subSpan: undefined,
       altIdf: p.weight !== undefined && n === 1 ? new Float64Array(p.slots[0].alts.length) : undefined,
@@ -524,14 +517,8 @@ class Scorer {
       // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"
       // rarely means neural collapse).
       for (let i = 0; i < n; i++) association[i] = Math.min(1, (df + 0.5) / (association[i] + 0.5));
-      info.looseWeight = 1;
-      if (df > 0) {
-        info.looseWeight = 0;
-        for (let i = 0; i < n; i++) info.looseWeight = Math.max(info.looseWeight, association[i]);
-      }
     } else {
       association.fill(1);
-      info.looseWeight = 1;
     }
     let reference = PHRASE_WEIGHT * info.phraseIdf;
     for (let i = 0; i < n; i++) {
@@ -701,11 +688,7 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
     const cues = index.cues;
     const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues, p.followers, index);
     for (let k = 0; k < windows; k++) {
-      // LOOSE_WINDOWS: the words of a phrase a few words apart stand for the phrase as far as one of
-      // them does in the collection. "merging of the models", "diffusion-based generative models":
-      // most papers with "merging" or "diffusion" use the phrase; "training … dynamics", "synthetic
-      // … data": papers use both words everywhere, and near each other by chance.
-      const wq = winExact[k] === 1 || author ? winQ[k] : winQ[k] * info.looseWeight;
+      const wq = winQ[k];
       if (winExact[k] === 1) exactSeen = true;
       if (author ? wq >= 0.5 : !leaf.exact || winExact[k] === 1) {
         q += wq;
