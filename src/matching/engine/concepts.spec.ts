@@ -44,6 +44,7 @@ const REVIEWED: Record<string, string[]> = {
   'merging models': ['merged', 'merge'],
   triples: ['tripling'],
   'language model': ['modeling'],
+  'reward modeling': ['model'],
   'architecture search': ['searching'],
   debiasing: ['debiased'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
