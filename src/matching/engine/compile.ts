@@ -201,11 +201,13 @@ function conceptPattern({ keys, families }: { keys: string[]; families: number[]
   const nameAt: number[] = [];
   for (const fi of families) {
     const family = concepts.families[fi];
-    // The area's other names only when the query is one of them: an alert that uses a broader or
-    // neighbouring text (`also`) finds the family's methods, not its names.
-    const isName = family.names.some((n) => keys.includes(n.stems.join(' ')));
+    // The area's names count like its methods, as names (at least as specific as the query, or not
+    // at all): for an alert that is another name, they are the same area in other words; for one
+    // that is an `also` text, a broader way to ask for the area ("image segmentation" for semantic
+    // segmentation, "overparameterization" for double descent), they are the area itself (tenth
+    // round; until then such an alert found the methods only).
     const nameKeys = new Set(family.names.map((n) => n.stems.join(' ')));
-    for (const [list, name] of [[withBasedSpellings(withSpellings(family.related, vocab, nameKeys)), false], [isName ? family.names : [], true]] as const) {
+    for (const [list, name] of [[withBasedSpellings(withSpellings(family.related, vocab, nameKeys)), false], [family.names, true]] as const) {
       for (const f of list) {
         const k = f.stems.join(' ');
         if (seen.has(k)) continue;

@@ -90,15 +90,15 @@ describe('concept families (soft evidence)', () => {
     expect(result.find((m) => m.paperId === both.id)!.why).toBe('"blocking keys" in abstract (related to "record linkage")');
   });
 
-  it('finds the family through a broader text (also) without taking it, or the names, as evidence', () => {
+  it('finds the family, names and methods, through a broader text (also) without taking that text as evidence', () => {
     const family = buildConcepts([{ concept: ['record linkage', 'entity resolution'], also: ['data integration'], related: ['blocking keys'] }]);
     const blocking = paper('Faster joins', 'We choose blocking keys for census data.');
     const integration = paper('Faster joins', 'We present a data integration algorithm for census data.');
     const resolution = paper('Faster joins', 'We present an entity resolution algorithm for census data.');
     const papers = [...bg, linked, blocking, integration, resolution];
     const match = (query: string) => ids(matchPapers(compileTopics([{ id: 't', query }], undefined, family), papers, InMemoryStats.fromPapers(papers)).get('t') ?? []);
-    // The broader text finds the methods of the family, not its names.
-    expect(match('data integration')).toEqual([integration.id, blocking.id]);
+    // The broader text finds the family: its methods and its names, which are the area itself.
+    expect(match('data integration').sort()).toEqual([integration.id, linked.id, blocking.id, resolution.id].sort());
     // A name of the family takes the other names and the methods as evidence, not the broader text.
     expect(match('record linkage').sort()).toEqual([linked.id, blocking.id, resolution.id].sort());
   });
