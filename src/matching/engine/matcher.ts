@@ -771,7 +771,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
       for (let i = 0; i < o.length; i += 2) {
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
-        if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], gaps[a])) continue;
+        if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], gaps[2 * a], gaps[2 * a + 1])) continue;
         if (shownAt !== -1 && o[i] < shownAt) {
           shown = a;
           shownAt = o[i];
@@ -844,39 +844,46 @@ function inPassing(cues: Uint8Array, start: number, end: number): boolean {
 
 /**
  * Whether punctuation separates two of the positions start..end, or a stop word where the form
- * itself has none (`gaps`: bit k set when the form has a stop word before its k-th word, as
- * "text-to-image" before "image"), or "and" / "or" where the form has another stop word: a
- * coordinator joins two phrases, it is no part of a term ("transfer learning and demonstrate" is no
- * "learning from demonstrations"), unless the form is written with one (COORDINATED).
+ * itself has none (`stops`: bit k set when the form has a stop word before its k-th word, as
+ * "text-to-image" before "image"), or "and" / "or" where the form has none (`coordinators`, the
+ * form's own LIST_BEFORE positions): a coordinator joins two phrases, it is no part of a term
+ * ("transfer learning and demonstrate" is no "learning from demonstrations"; "generator and
+ * discriminator" writes its own).
  */
-function foreignGap(cues: Uint8Array, start: number, end: number, gaps: number): boolean {
+function foreignGap(cues: Uint8Array, start: number, end: number, stops: number, coordinators: number): boolean {
   for (let i = start + 1; i <= end; i++) {
     const c = cues[i];
     if (c & PUNCT_BEFORE) return true;
-    if (c & GAP_BEFORE && !(i - start < MAX_FORM_GAP_BIT && gaps & (1 << (i - start)))) return true;
-    if (c & LIST_BEFORE && !(gaps & COORDINATED)) return true;
+    const bit = i - start < 31 ? 1 << (i - start) : 0;
+    if (c & GAP_BEFORE && !(stops & bit)) return true;
+    if (c & LIST_BEFORE && !(coordinators & bit)) return true;
   }
   return false;
 }
 
-/** formGaps' stop-word bits cover a form's first 30 words; bit 30 says the form writes "and" or "or". */
-const MAX_FORM_GAP_BIT = 30;
-const COORDINATED = 1 << MAX_FORM_GAP_BIT;
-
 const gapCache = new WeakMap<Pattern, Int32Array>();
 /**
- * Per spelling of a related-forms pattern: where its own text has a stop word (bit k: before its
- * k-th word), and COORDINATED when one of them is "and" or "or" ("generator and discriminator").
+ * Per spelling a of a related-forms pattern, read by the analysis papers get: at 2a, where its own
+ * text has a stop word (bit k: before its k-th word); at 2a + 1, where it has "and" or "or" (the
+ * LIST_BEFORE cues of its text).
  */
 function formGaps(p: Pattern): Int32Array {
   let gaps = gapCache.get(p);
   if (gaps) return gaps;
   const texts = p.slots[0].altText;
-  gaps = new Int32Array(texts.length);
+  gaps = new Int32Array(2 * texts.length);
   for (let a = 0; a < texts.length; a++) {
-    let mask = /\b(?:and|or)\b/i.test(texts[a]) ? COORDINATED : 0;
-    scanTokens(texts[a], 0, () => undefined, undefined, (k, punctuation) => (mask |= !punctuation && k < MAX_FORM_GAP_BIT ? 1 << k : 0));
-    gaps[a] = mask;
+    let stops = 0;
+    let coordinators = 0;
+    scanTokens(
+      texts[a],
+      0,
+      () => undefined,
+      (k, flags) => (coordinators |= flags & LIST_BEFORE && k < 31 ? 1 << k : 0),
+      (k, punctuation) => (stops |= !punctuation && k < 31 ? 1 << k : 0),
+    );
+    gaps[2 * a] = stops;
+    gaps[2 * a + 1] = coordinators;
   }
   gapCache.set(p, gaps);
   return gaps;
