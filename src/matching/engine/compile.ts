@@ -26,6 +26,12 @@ export interface Pattern {
   /** For soft patterns: 1 at the alts that are other names of the area, not related forms (see relatedRatio). */
   names?: Uint8Array;
   /**
+   * For soft patterns: 1 at the alts that share no stem with any spelling of the query ("PAC
+   * learning" for `generalization bounds`, not "human preferences" for `preference optimization`):
+   * evidence of their own, which adds up with the query's words (see combinedRatio in matcher.ts).
+   */
+  independent?: Uint8Array;
+  /**
    * For a spelling of two or more words (not soft): stems that follow its first word in a known term
    * other than the query (a multi-word form of the vocabulary or of any concept family that shares
    * none of its other words, does not start like a form of its own families, and has no hyphenated
@@ -193,7 +199,13 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
  * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
  * "offline reinforcement learning" the words name a narrower area than "reinforcement learning".
  */
-function conceptPattern({ keys, families }: { keys: string[]; families: number[] }, concepts: Concepts, vocab: Vocabulary, shown: string): Pattern | undefined {
+function conceptPattern(
+  { keys, families }: { keys: string[]; families: number[] },
+  concepts: Concepts,
+  vocab: Vocabulary,
+  shown: string,
+  ownStems: Set<string>,
+): Pattern | undefined {
   if (families.length === 0) return undefined;
   const seen = new Set<string>(keys);
   const alts: string[][] = [];
@@ -224,7 +236,8 @@ function conceptPattern({ keys, families }: { keys: string[]; families: number[]
   const text = shown.trim().replace(/\s+/g, ' ');
   const names = nameAt.length ? new Uint8Array(alts.length) : undefined;
   for (const a of nameAt) names![a] = 1;
-  return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text, names };
+  const independent = Uint8Array.from(alts, (stems) => (stems.some((s) => ownStems.has(s)) ? 0 : 1));
+  return { slots: [{ alts, altText, text }], primary: false, weight: CONCEPT_WEIGHT, standsFor: text, names, independent };
 }
 
 /**
@@ -368,7 +381,9 @@ function compileLeaf(
   let soft: Pattern | undefined;
   const found = node.field !== 'author' ? familiesOf(slots, concepts, vocab) : undefined;
   if (found && related) {
-    soft = conceptPattern(found, concepts, vocab, node.text);
+    // Every stem of the query's own spellings (typed and vocabulary).
+    const ownStems = new Set(patterns.flatMap((p) => p.slots.flatMap((slot) => slot.alts.flat())));
+    soft = conceptPattern(found, concepts, vocab, node.text, ownStems);
     if (soft) patterns.push(soft);
   }
   if (found && !node.quoted) {

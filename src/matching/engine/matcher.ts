@@ -54,6 +54,26 @@ export const RELATED_TITLE_RANK = 1.5;
  * to the topic's confident matches in units of their own level), i.e. by at most 1.5.
  */
 export const FEEDBACK_LIFT = 0.25;
+/**
+ * Evidence that adds up (membership only): a paper that names the query's words too weakly to pass
+ * on them alone (one of two words, words far apart) and names a related form that shares no word
+ * with the query ("generalization" and "bounds" far apart beside "PAC learning", for
+ * `generalization bounds`) has two pieces of evidence where each rule sees one. The two ratios
+ * combine as the stronger plus COMBINED_WEIGHT times the weaker (half: both come from a paper near
+ * the area, so they are not independent draws), when the weaker reaches COMBINED_FLOOR (a fifth of
+ * the threshold: one common word of the query, "models" or "laws", is no evidence). A related form
+ * that repeats a query word ("human preferences" for `preference optimization`) is not counted
+ * again beside that word. The ranking is unchanged: such papers rank by their stronger evidence.
+ */
+export const COMBINED_WEIGHT = 0.5;
+export const COMBINED_FLOOR = 0.1;
+
+/** The membership ratio of a leaf from its own words' ratio and its independent related forms' (see COMBINED_WEIGHT); 0 when they do not combine. */
+export function combinedRatio(own: number, related: number): number {
+  const weaker = Math.min(own, related);
+  return weaker >= COMBINED_FLOOR ? Math.max(own, related) + COMBINED_WEIGHT * weaker : 0;
+}
+
 /** Words further apart than this many other content words do not count as near each other. */
 export const MAX_GAP = 8;
 /**
@@ -750,11 +770,16 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   // [start, weight] of every occurrence; where forms overlap at one start, the most specific counts.
   const found = foundScratch;
   const gaps = formGaps(p);
+  const independent = p.independent;
   let tf = 0;
+  let tfIndependent = 0;
   let inTitle = false;
-  // The form the explanation names: the first one counted, in the first field that counts one.
+  // The form the explanation names: the first one counted, in the first field that counts one
+  // (and the first independent one, for a paper that passes on the query's words and it together).
   let shown = -1;
   let shownAt = Infinity;
+  let shownIndependent = -1;
+  let shownIndependentAt = Infinity;
   for (const f of fieldsOf(leaf)) {
     const index = doc[f];
     let count = 0;
@@ -772,40 +797,61 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
         if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], gaps[2 * a], gaps[2 * a + 1])) continue;
+        const own = independent?.[a] === 1;
         if (shownAt !== -1 && o[i] < shownAt) {
           shown = a;
           shownAt = o[i];
+        }
+        if (own && shownIndependentAt !== -1 && o[i] < shownIndependentAt) {
+          shownIndependent = a;
+          shownIndependentAt = o[i];
         }
         found[count++] = o[i];
         found[count++] = o[i + 1];
         // Another name of the area is the query in other words: like the query's own words, it is
         // not read as named in passing (see PASSING_WEIGHT).
-        found[count++] = cues !== undefined && p.names?.[a] !== 1 && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
+        const weight = cues !== undefined && p.names?.[a] !== 1 && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
+        found[count++] = weight;
+        found[count++] = own ? weight : 0;
       }
     }
     if (count === 0) continue;
     // A field with a counted form fixes the one shown (later fields are not searched for it).
     shownAt = -1;
+    if (shownIndependent >= 0) shownIndependentAt = -1;
     let weighted = 0;
-    if (count === 3) weighted = found[2];
-    else {
+    let weightedIndependent = 0;
+    if (count === FOUND_STRIDE) {
+      weighted = found[2];
+      weightedIndependent = found[3];
+    } else {
       // Each start once, in order of first occurrence, with the most specific form there. A form
       // in parentheses right after another ("reinforcement learning from human feedback (RLHF)",
       // "RLHF (reinforcement learning from human feedback)") defines it: one mention, not two.
-      for (let i = 0; i < count; i += 3) {
+      for (let i = 0; i < count; i += FOUND_STRIDE) {
         let repeat = false;
-        for (let j = 0; j < i && !repeat; j += 3) repeat = found[j] === found[i];
+        for (let j = 0; j < i && !repeat; j += FOUND_STRIDE) repeat = found[j] === found[i];
         if (repeat || (cues !== undefined && definesAnother(cues, found, count, found[i]))) continue;
         let best = 0;
-        for (let j = i; j < count; j += 3) if (found[j] === found[i]) best = Math.max(best, found[j + 2]);
+        let bestIndependent = 0;
+        for (let j = i; j < count; j += FOUND_STRIDE) {
+          if (found[j] !== found[i]) continue;
+          best = Math.max(best, found[j + 2]);
+          bestIndependent = Math.max(bestIndependent, found[j + 3]);
+        }
         weighted += best;
+        weightedIndependent += bestIndependent;
       }
     }
-    tf += scorer.fieldWeight(f, index) * weighted;
+    const fieldWeight = scorer.fieldWeight(f, index);
+    tf += fieldWeight * weighted;
+    tfIndependent += fieldWeight * weightedIndependent;
     if (f === 'title' && weighted > 0) inTitle = true;
   }
   shownForm.set(p, shown);
+  independentForm.set(p, shownIndependent);
   relatedInTitle = inTitle;
+  lastIndependentRatio = tfIndependent > 0 ? sat(tfIndependent) : 0;
   return tf > 0 ? sat(tf) : 0;
 }
 
@@ -814,12 +860,21 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
  * explanation names. Read right after the paper's evaluation, as `winners` is.
  */
 const shownForm = new Map<Pattern, number>();
+/** The same for the first form relatedRatio counted that shares no stem with the query (Pattern.independent). */
+const independentForm = new Map<Pattern, number>();
 
 /** Whether relatedRatio's last call counted a form in the title (read right after it, by evaluate). */
 let relatedInTitle = false;
 
-/** relatedRatio's occurrences of one field ([start, end, weight] each), reused by every call. */
+/** What relatedRatio's last call gave from the forms that share no stem with the query alone (see combinedRatio). */
+let lastIndependentRatio = 0;
+
+/**
+ * relatedRatio's occurrences of one field ([start, end, weight, weight if the form shares no stem
+ * with the query else 0] each), reused by every call.
+ */
 const foundScratch: number[] = [];
+const FOUND_STRIDE = 4;
 
 /**
  * Whether the occurrence starting at `start` opens a parenthesis right after another occurrence
@@ -828,7 +883,7 @@ const foundScratch: number[] = [];
  */
 function definesAnother(cues: Uint8Array, found: number[], count: number, start: number): boolean {
   if (start === 0 || (cues[start] & PARENTHESIZED) === 0 || (cues[start - 1] & PARENTHESIZED) !== 0) return false;
-  for (let j = 0; j < count; j += 3) if (found[j + 1] === start - 1) return true;
+  for (let j = 0; j < count; j += FOUND_STRIDE) if (found[j + 1] === start - 1) return true;
   return false;
 }
 
@@ -904,14 +959,14 @@ function quote(s: string): string {
 }
 
 /** Human text for why a pattern matched a paper, e.g. 'phrase "diffusion models" in title'. */
-function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper): string {
+function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: number): string {
   const fields = fieldsOf(leaf);
   if (leaf.field === 'author') return `"${leaf.text}" among the authors`;
   if (p.slots.length === 1) {
     const slot = p.slots[0];
     // A related-forms pattern names the form that counted (a more common name of the area, which
     // does not count, is never shown), and the fields that hold it.
-    const shown = p.weight !== undefined ? (shownForm.get(p) ?? -1) : -1;
+    const shown = p.weight !== undefined ? (form ?? shownForm.get(p) ?? -1) : -1;
     let where = '';
     let alt = shown;
     for (const f of fields) {
@@ -982,6 +1037,8 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
  * feedback admission, needs the scratch cleared first).
  */
 const winners = new Map<CompiledNode, Pattern | CompiledNode>();
+/** The leaves that passed on combined evidence (combinedRatio): the related-forms pattern beside the winner. */
+const partners = new Map<CompiledNode, Pattern | undefined>();
 /** Score of the node last evaluated (returned beside the ratio without allocating). */
 let lastScore = 0;
 
@@ -992,22 +1049,41 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper, paper:
       let best = 0;
       let rank = 0;
       let bestPattern = node.patterns[0];
+      // The best of the query's own spellings, and the best related evidence that shares no stem with them.
+      let own = 0;
+      let ownPattern = node.patterns[0];
+      let independent = 0;
+      let independentPattern: Pattern | undefined;
       for (const p of node.patterns) {
         let r: number;
         if (p.weight === undefined) {
           r = patternRatio(scorer, node, p, doc);
           if (lastRankRatio > rank) rank = lastRankRatio;
+          if (r > own) {
+            own = r;
+            ownPattern = p;
+          }
         } else {
           r = relatedRatio(scorer, node, p, doc, paper) * p.weight;
           // Ranking: a method of the area named in the title counts more (RELATED_TITLE_RANK).
           const ranked = relatedInTitle ? r * RELATED_TITLE_RANK : r;
           if (ranked > rank) rank = ranked;
+          if (lastIndependentRatio * p.weight > independent) {
+            independent = lastIndependentRatio * p.weight;
+            independentPattern = p;
+          }
         }
         if (r > best) {
           best = r;
           bestPattern = p;
         }
       }
+      const combined = independentPattern ? combinedRatio(own, independent) : 0;
+      if (combined > best) {
+        best = combined;
+        bestPattern = ownPattern;
+        partners.set(node, independentPattern);
+      } else if (partners.size !== 0) partners.delete(node);
       winners.set(node, bestPattern);
       lastScore = rank * (node.field === 'author' ? 1 : scorer.info(node.patterns[0]).reference);
       return best;
@@ -1055,11 +1131,14 @@ function explain(node: CompiledNode, doc: AnalyzedPaper, out: string[]): void {
   switch (node.kind) {
     case 'leaf': {
       const p = (winners.get(node) as Pattern | undefined) ?? node.patterns[0];
-      const w = explainPattern(node, p, doc);
-      if (!w) return;
-      const text = p.standsFor ? `${w} (related to "${p.standsFor}")` : w;
-      // Two terms can rest on one word ("RLHF" for both "reinforcement learning" and "human feedback").
-      if (!out.includes(text)) out.push(text);
+      const partner = partners.get(node);
+      for (const [q, form] of partner ? [[p, undefined], [partner, independentForm.get(partner)]] as const : ([[p, undefined]] as const)) {
+        const w = explainPattern(node, q, doc, form);
+        if (!w) continue;
+        const text = q.standsFor ? `${w} (related to "${q.standsFor}")` : w;
+        // Two terms can rest on one word ("RLHF" for both "reinforcement learning" and "human feedback").
+        if (!out.includes(text)) out.push(text);
+      }
       return;
     }
     case 'or': {
@@ -1376,6 +1455,7 @@ export function matchBatch(
     // has had every node its explanation reads evaluated, so an entry left from an earlier paper
     // of the topic is overwritten before it could be read.
     winners.clear();
+    partners.clear();
     for (let w = 0; w < cand.length; w++) {
       let bits = cand[w];
       while (bits) {
@@ -1452,6 +1532,7 @@ function addFeedback(scorer: Scorer, feedback: FeedbackIndex, batch: PaperBatch,
     const doc = batch.docs[d];
     if (excluded(topic.root, doc)) continue;
     winners.clear();
+    partners.clear();
     const ratio = evaluate(scorer, topic.root, doc, d);
     // Half the strict threshold of the query's own evidence, and as like the confident matches
     // as they are like each other.

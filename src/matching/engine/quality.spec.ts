@@ -2,7 +2,7 @@ import { compileTopics, EnginePaper, InMemoryStats, matchPapers } from './index'
 import { FILLER } from './spec-fixtures';
 import { CollectionStats } from './stats';
 import { buildConcepts } from './vocabulary';
-import { PaperBatch, type MatchOptions } from './matcher';
+import { combinedRatio, PaperBatch, type MatchOptions } from './matcher';
 import { Centroid, FeedbackIndex } from './feedback';
 
 
@@ -174,6 +174,28 @@ describe('concept families (soft evidence)', () => {
     expect(score('Census tools for ER (entity resolution).')).toBe(named);
     // Apart, they are two mentions.
     expect(score('Census tools for entity resolution, or ER.')).toBeGreaterThan(named);
+  });
+
+  it('adds up the query\'s words and a related form that shares none of them when each is too weak alone', () => {
+    const sent = (related: string[], abstract: string) => {
+      const p = paper('Faster joins', abstract);
+      return linkage(related, [...bg, linked, p]).find((m) => m.paperId === p.id);
+    };
+    // One of the query's two words, and a related form in the opening (half): two pieces of evidence.
+    expect(sent(['entity resolution'], 'Entity resolution matters. We present linkage tools.')?.why).toBe(
+      '"linkage" in abstract; "entity resolution" in abstract (related to "record linkage")',
+    );
+    expect(sent(['entity resolution'], 'Census matters. We present linkage tools.')).toBeUndefined();
+    expect(sent(['entity resolution'], 'Entity resolution matters. We present census tools.')).toBeUndefined();
+    // A related form that repeats a query word is no second piece of evidence beside that word.
+    expect(sent(['linkage keys'], 'Linkage keys matter. We present linkage tools.')).toBeUndefined();
+  });
+
+  it('combines two ratios as the stronger plus half the weaker, and not when the weaker is under a fifth of the threshold', () => {
+    expect(combinedRatio(0.3, 0.3)).toBeCloseTo(0.45);
+    expect(combinedRatio(0.12, 0.45)).toBeCloseTo(0.51);
+    expect(combinedRatio(0.49, 0.05)).toBe(0);
+    expect(combinedRatio(0, 0.49)).toBe(0);
   });
 
   it('finds a related form by the other spellings the vocabulary gives it (abbreviation and expansion)', () => {
