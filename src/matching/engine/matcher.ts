@@ -767,7 +767,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
   const stride = forms.length / alts.length;
   const word = paper >>> 5;
   const bit = 1 << (paper & 31);
-  // [start, weight] of every occurrence; where forms overlap at one start, the most specific counts.
+  // Every occurrence (see foundScratch); where forms overlap at one start, the most specific counts.
   const found = foundScratch;
   const gaps = formGaps(p);
   const independent = p.independent;
@@ -797,12 +797,12 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
         // A form written as adjacent words is a fixed term: it does not span a stop word or
         // punctuation ("class of meaning-preserving" is no "class means").
         if (cues !== undefined && o[i + 1] > o[i] && foreignGap(cues, o[i], o[i + 1], gaps[2 * a], gaps[2 * a + 1])) continue;
-        const own = independent?.[a] === 1;
+        const isIndependent = independent?.[a] === 1;
         if (shownAt !== -1 && o[i] < shownAt) {
           shown = a;
           shownAt = o[i];
         }
-        if (own && shownIndependentAt !== -1 && o[i] < shownIndependentAt) {
+        if (isIndependent && shownIndependentAt !== -1 && o[i] < shownIndependentAt) {
           shownIndependent = a;
           shownIndependentAt = o[i];
         }
@@ -812,7 +812,7 @@ function relatedRatio(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: AnalyzedP
         // not read as named in passing (see PASSING_WEIGHT).
         const weight = cues !== undefined && p.names?.[a] !== 1 && inPassing(cues, o[i], o[i + 1]) ? w * PASSING_WEIGHT : w;
         found[count++] = weight;
-        found[count++] = own ? weight : 0;
+        found[count++] = isIndependent ? weight : 0;
       }
     }
     if (count === 0) continue;
@@ -1068,8 +1068,9 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper, paper:
           // Ranking: a method of the area named in the title counts more (RELATED_TITLE_RANK).
           const ranked = relatedInTitle ? r * RELATED_TITLE_RANK : r;
           if (ranked > rank) rank = ranked;
-          if (lastIndependentRatio * p.weight > independent) {
-            independent = lastIndependentRatio * p.weight;
+          const alone = lastIndependentRatio * p.weight;
+          if (alone > independent) {
+            independent = alone;
             independentPattern = p;
           }
         }
@@ -1126,19 +1127,22 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper, paper:
   }
 }
 
+/** Adds the explanation of one pattern of a leaf (with `form`: that related form). */
+function explainLeaf(node: LeafNode, p: Pattern, doc: AnalyzedPaper, out: string[], form?: number): void {
+  const w = explainPattern(node, p, doc, form);
+  if (!w) return;
+  const text = p.standsFor ? `${w} (related to "${p.standsFor}")` : w;
+  // Two terms can rest on one word ("RLHF" for both "reinforcement learning" and "human feedback").
+  if (!out.includes(text)) out.push(text);
+}
+
 /** Explanations of the concepts that carried a passing paper (after evaluate). */
 function explain(node: CompiledNode, doc: AnalyzedPaper, out: string[]): void {
   switch (node.kind) {
     case 'leaf': {
-      const p = (winners.get(node) as Pattern | undefined) ?? node.patterns[0];
+      explainLeaf(node, (winners.get(node) as Pattern | undefined) ?? node.patterns[0], doc, out);
       const partner = partners.get(node);
-      for (const [q, form] of partner ? [[p, undefined], [partner, independentForm.get(partner)]] as const : ([[p, undefined]] as const)) {
-        const w = explainPattern(node, q, doc, form);
-        if (!w) continue;
-        const text = q.standsFor ? `${w} (related to "${q.standsFor}")` : w;
-        // Two terms can rest on one word ("RLHF" for both "reinforcement learning" and "human feedback").
-        if (!out.includes(text)) out.push(text);
-      }
+      if (partner) explainLeaf(node, partner, doc, out, independentForm.get(partner));
       return;
     }
     case 'or': {
