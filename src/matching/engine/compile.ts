@@ -39,6 +39,11 @@ export interface Pattern {
    * between whose first word is followed by one of them is that term's (see followersOf).
    */
   followers?: string[];
+  /**
+   * For the head-first spelling of a typed phrase whose head names an operation ("pruning networks"
+   * for `network pruning`, see headFirstPattern): the typed pattern, whose association its words take.
+   */
+  headFirst?: Pattern;
 }
 
 export interface LeafNode {
@@ -191,6 +196,36 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
     patterns.push({ slots: [...slots.slice(0, r.from), merged, ...slots.slice(r.to + 1)], primary: false });
   }
   return patterns;
+}
+
+/**
+ * A head that names an operation (a gerund or an -tion, -sion, -ment noun): "pruning", "generation",
+ * "alignment". Except "learning": "X learning" names a kind of learning (continual, federated,
+ * representation, online), and "learning X" is how abstracts say what any model does ("learning
+ * good representations", "learning features online").
+ */
+const OPERATION_HEAD = /(?:ing|tion|sion|ment)s?$/;
+const GENERIC_HEAD = /(?:^|-)learnings?$/;
+/** A participle ("distributed", "supervised"): a modifier that describes the head, not its object. */
+const PARTICIPLE_WORD = /ed$/;
+
+/**
+ * Head-first variant: a phrase whose last word names an operation on what the words before it name
+ * is written head first as often as head last ("network pruning" / "pruning networks", "model
+ * merging" / "merging models", "test-time compute scaling" / "scaling test-time compute", "data
+ * selection" / "selecting data"), and words out of order make no window otherwise (which keeps
+ * "generative models such as Stable Diffusion" from reading as diffusion models, whose head names
+ * no operation). Not when a modifier is a participle ("distributed training" is no "training
+ * distributed …"), nor for quoted phrases or authors. The matcher reads such a window only as a
+ * fixed phrase (see findWindows).
+ */
+function headFirstPattern(node: TextNode, slots: Slot[], typed: Pattern): Pattern | undefined {
+  if (node.field === 'author' || node.quoted || slots.length < 2) return undefined;
+  const head = slots[slots.length - 1];
+  const headText = head.text.toLowerCase();
+  if (!OPERATION_HEAD.test(headText) || GENERIC_HEAD.test(headText)) return undefined;
+  if (slots.slice(0, -1).some((s) => PARTICIPLE_WORD.test(s.text.toLowerCase()))) return undefined;
+  return { slots: [head, ...slots.slice(0, -1)], primary: false, headFirst: typed };
 }
 
 /**
@@ -378,6 +413,8 @@ function compileLeaf(
   }
   const patterns: Pattern[] = [{ slots, primary: true }];
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
+  const headFirst = headFirstPattern(node, slots, patterns[0]);
+  if (headFirst) patterns.push(headFirst);
   let soft: Pattern | undefined;
   const found = node.field !== 'author' ? familiesOf(slots, concepts, vocab) : undefined;
   if (found && related) {

@@ -184,6 +184,28 @@ describe('matching engine', () => {
     expect(ids(run('author:"ada lovelace"', [...bg, byHer]))).toEqual([byHer.id]);
   });
 
+  it('reads a phrase whose head names an operation written head first, as a fixed phrase only', () => {
+    const sent = (query: string, abstract: string) => {
+      const p = paper('Faster systems', abstract);
+      return run(query, [...bg, p]).find((m) => m.paperId === p.id);
+    };
+    expect(sent('network pruning', 'We study pruning networks for vision models.')?.why).toBe('phrase "network pruning" written head first in abstract');
+    // One word between, as in "fine-tuning large language models"; not two.
+    expect(sent('network pruning', 'We study pruning large networks for vision models.')).toBeDefined();
+    expect(sent('network pruning', 'We study pruning very large networks for vision models.')).toBeUndefined();
+    // A participle describes the noun after it: "pruned networks" are not "pruning networks".
+    expect(sent('network pruning', 'We study pruned networks for vision models.')).toBeUndefined();
+    // No punctuation, coordinator or sentence end inside.
+    expect(sent('network pruning', 'We study pruning, networks for vision models.')).toBeUndefined();
+    expect(sent('network pruning', 'We study pruning and networks for vision models.')).toBeUndefined();
+    expect(sent('network pruning', 'We study pruning. Networks for vision models are small.')).toBeUndefined();
+    // A head that names no operation ("laws"), or a participle modifier ("distributed"), is never read head first.
+    expect(sent('scaling laws', 'We derive laws of scaling for transformers.')).toBeUndefined();
+    expect(sent('distributed training', 'We study training distributed models.')).toBeUndefined();
+    // "learning X" is what any model does, "X learning" a kind of learning.
+    expect(sent('representation learning', 'We study learning representations for vision models.')).toBeUndefined();
+  });
+
   it('reads no window whose first word heads another known term, unless that term is a compound modifier', () => {
     // "continual learning" is a term of its own: "continual learning of pre-trained models" is not
     // continual pre-training. "continual efficient pre-training" is.
@@ -193,7 +215,8 @@ describe('matching engine', () => {
     expect(result.find((m) => m.paperId === near.id)?.why).toBe('"continual", "pre-training" close together in abstract');
     expect(result.find((m) => m.paperId === other.id)?.why ?? '').not.toContain('close together');
     // "model merging" is a term of its own for `model editing`; a stop word between ends no term.
-    const merged = paper('Cheaper models', 'We study model merging and editing for language models.');
+    // (No model follows "editing" here: "editing language models" would be the phrase head first.)
+    const merged = paper('Cheaper models', 'We study model merging and editing in practice.');
     const edited = paper('Cheaper models', 'We study model and weight editing for language models.');
     const editing = run('model editing', [...bg, merged, edited]);
     expect(editing.find((m) => m.paperId === edited.id)?.why).toBe('"model", "editing" close together in abstract');

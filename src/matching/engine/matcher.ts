@@ -2,7 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FEEDBACK_DOCS, FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
-import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PARTICIPLE, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -221,10 +221,14 @@ let lastEnd = new Int32Array(8);
  * Phrase evidence in one field: the smallest windows holding one occurrence of every slot
  * (occs[0 .. n), each sorted by start), non-overlapping, each worth 1 when adjacent and in order,
  * less with words in between; a window out of order is worth `outOfOrder` times as much (0: it
- * is no evidence). Leaves the windows in winStart / winEnd / winQ / winExact, best first (by q,
- * then by start), and returns how many there are.
+ * is no evidence). `p` (when given) is the pattern whose windows these are: its followers (see
+ * headsOtherTerm, with `index`), and whether it is a head-first spelling (see headFirstBroken).
+ * Leaves the windows in winStart / winEnd / winQ / winExact, best first (by q, then by start), and
+ * returns how many there are.
  */
-function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint8Array | undefined, followers?: readonly string[], index?: FieldIndex): number {
+function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint8Array | undefined, p?: Pattern, index?: FieldIndex): number {
+  const followers = p?.followers;
+  const headFirst = p?.headFirst !== undefined;
   if (mergeCursor.length < n) {
     mergeCursor = new Int32Array(n);
     lastStart = new Int32Array(n);
@@ -279,6 +283,7 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
     const gap = end - start + 1 - covered;
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
     if (!inOrder && outOfOrder <= 0) continue;
+    if (headFirst && (gap > HEAD_FIRST_GAP || headFirstBroken(cues, start, end))) continue;
     // An adjacent phrase stays in its sentence; a looser window is proximity and may cross.
     if (gap === 0 && crossesSentence(cues, start, end)) continue;
     // A looser window whose first word heads another known term ("continual learning on a
@@ -335,9 +340,30 @@ function headsOtherTerm(followers: readonly string[], index: FieldIndex, cues: U
   return false;
 }
 
+/**
+ * A head-first spelling (Pattern.headFirst: "pruning networks" for network pruning) is a fixed
+ * phrase, read in at most this many other words ("fine-tuning large language models" for language
+ * model fine-tuning): further apart, the head is more often a word of its own ("the next generation
+ * of MLFFs. Code is available …").
+ */
+export const HEAD_FIRST_GAP = 1;
+
+/**
+ * Whether a head-first window is no fixed phrase: its head is a participle, which describes the
+ * words after it ("pre-trained language models" is not "pre-training language models"), or a
+ * sentence end, punctuation or a coordinator lies inside ("image classification and StableDiffusion
+ * for text-to-image" holds no "classification … text").
+ */
+function headFirstBroken(cues: Uint8Array | undefined, start: number, end: number): boolean {
+  if (cues === undefined) return false;
+  if (cues[start] & PARTICIPLE) return true;
+  for (let i = start + 1; i <= end; i++) if (cues[i] & (SENTENCE_START | PUNCT_BEFORE | LIST_BEFORE)) return true;
+  return false;
+}
+
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
-function phraseWindows(occs: number[][], outOfOrder: number, cues: Uint8Array | undefined, followers?: readonly string[], index?: FieldIndex): Window[] {
-  const count = findWindows(occs, occs.length, outOfOrder, cues, followers, index);
+function phraseWindows(occs: number[][], outOfOrder: number, cues: Uint8Array | undefined, p?: Pattern, index?: FieldIndex): Window[] {
+  const count = findWindows(occs, occs.length, outOfOrder, cues, p, index);
   const out: Window[] = [];
   for (let i = 0; i < count; i++) out.push({ start: winStart[i], end: winEnd[i], q: winQ[i], exact: winExact[i] === 1 });
   return out;
@@ -537,6 +563,15 @@ class Scorer {
       // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"
       // rarely means neural collapse).
       for (let i = 0; i < n; i++) association[i] = Math.min(1, (df + 0.5) / (association[i] + 0.5));
+      // A head-first spelling's words are as good evidence alone as the typed phrase's: how often
+      // the collection writes the words head first says nothing of how often a paper using one of
+      // them means the phrase ("pre-trained language model" is common, "language model pre-training"
+      // less so).
+      if (p.headFirst) {
+        const typed = this.info(p.headFirst);
+        association[0] = typed.association[n - 1];
+        for (let i = 1; i < n; i++) association[i] = typed.association[i - 1];
+      }
     } else {
       association.fill(1);
     }
@@ -706,7 +741,7 @@ function patternRatioOf(scorer: Scorer, leaf: LeafNode, p: Pattern, doc: Analyze
     let listed = 0;
     let used = 0;
     const cues = index.cues;
-    const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues, p.followers, index);
+    const windows = findWindows(occs, n, outOfOrderWeight(leaf), cues, p, index);
     for (let k = 0; k < windows; k++) {
       const wq = winQ[k];
       if (winExact[k] === 1) exactSeen = true;
@@ -989,7 +1024,7 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: n
       if (alt[i] < 0) alt[i] = matchedAlt(p.slots[i], doc[f]);
     });
     if (n >= 2 && occs.every((o) => o.length)) {
-      const ws = phraseWindows(occs, outOfOrderWeight(leaf), doc[f].cues, p.followers, doc[f]);
+      const ws = phraseWindows(occs, outOfOrderWeight(leaf), doc[f].cues, p, doc[f]);
       if (ws.some((w) => w.exact)) exactFields.push(f);
       else if (ws.length && !leaf.exact) nearFields.push(f);
     }
@@ -998,7 +1033,11 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: n
   const where = (fs: FieldName[]) => fs.join(' and ');
   const whole = p.slots.map((_, i) => text(i)).join(' ');
   if (n === 1) return slotFields[0].length ? `${quote(whole)} in ${where(slotFields[0])}` : '';
-  if (exactFields.length) return `phrase ${quote(whole)} in ${where(exactFields)}`;
+  if (exactFields.length) {
+    // A head-first spelling names the phrase as the reader typed it ("data selection" for "selecting data").
+    if (p.headFirst) return `phrase ${quote([...p.slots.slice(1).map((_, i) => text(i + 1)), text(0)].join(' '))} written head first in ${where(exactFields)}`;
+    return `phrase ${quote(whole)} in ${where(exactFields)}`;
+  }
   if (nearFields.length) return `${p.slots.map((_, i) => quote(text(i))).join(', ')} close together in ${where(nearFields)}`;
   const span = infoOf(p).subSpan;
   if (!leaf.exact && span && span.association > 0) {
@@ -1022,7 +1061,7 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
       const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
       if (occs.some((o) => o.length === 0)) continue;
       if (p.slots.length === 1) return true;
-      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
+      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues, p.headFirst ? p : undefined).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
     }
   }
   return false;

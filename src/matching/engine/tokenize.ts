@@ -187,6 +187,13 @@ export const PARENTHESIZED = 32;
  * holds no "space models", "… as diffusion. Models of …" no "diffusion models".
  */
 export const SENTENCE_START = 64;
+/**
+ * A content position whose word ends in -ed (for a hyphenated compound, its first position too): a
+ * participle, which describes the noun after it ("pre-trained language models", "generated images")
+ * rather than taking it as an object ("pre-training language models", "generating images"); see
+ * the matcher's head-first spellings. Titles and abstracts alike.
+ */
+export const PARTICIPLE = 128;
 
 /** Words that make a sentence speak of the paper's own work. */
 const OWN_WORDS: ReadonlySet<string> = new Set(['we', 'our', 'ours', 'us', 'ourselves']);
