@@ -1,4 +1,4 @@
-import { BACKGROUND, GAP_BEFORE, PARTICIPLE, PUNCT_BEFORE, scanTokens, SENTENCE_START, tokenize, Token } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, NOMINAL, OPERATION_FORM, PUNCT_BEFORE, scanTokens, SENTENCE_START, tokenize, Token } from './tokenize';
 import type { EnginePaper } from './types';
 
 /** Occurrences of each stem in one field, as a flat [start, end, start, end, …] list sorted by start. */
@@ -9,7 +9,7 @@ export interface FieldIndex {
    * Cues by position (tokenize's LIST_BEFORE | LIST_AFTER enumeration cues, GAP_BEFORE where a stop
    * word or punctuation separates a token from the previous one, with PUNCT_BEFORE for punctuation;
    * BACKGROUND on the positions of an abstract's opening sentences, PARENTHESIZED on those inside
-   * parentheses; SENTENCE_START where a sentence after the first starts, and PARTICIPLE on -ed words,
+   * parentheses; SENTENCE_START where a sentence after the first starts, and NOMINAL on nouns of action,
    * in titles too); absent when the field has none.
    */
   cues?: Uint8Array;
@@ -65,7 +65,7 @@ export function analyzeField(text: string, { listCues = true }: { listCues?: boo
     text ?? '',
     0,
     (stem, start, end, surface) => {
-      if (surface.endsWith('ed')) (cueAt ??= []).push(start, PARTICIPLE);
+      if (OPERATION_FORM.test(surface)) (cueAt ??= []).push(start, NOMINAL);
       const list = occ.get(stem);
       if (!list) {
         occ.set(stem, [start, end]);

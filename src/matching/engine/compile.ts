@@ -1,6 +1,6 @@
 import { bigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
-import { standsForJoined, stemWord, tokenize } from './tokenize';
+import { OPERATION_FORM, standsForJoined, stemWord, tokenize } from './tokenize';
 import { Concepts, getDefaultConcepts, getDefaultVocabulary, groupsOf, Vocabulary, VocabForm } from './vocabulary';
 
 /** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
@@ -199,12 +199,10 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
 }
 
 /**
- * A head that names an operation (a gerund or an -tion, -sion, -ment noun): "pruning", "generation",
- * "alignment". Except "learning": "X learning" names a kind of learning (continual, federated,
- * representation, online), and "learning X" is how abstracts say what any model does ("learning
- * good representations", "learning features online").
+ * The one head that names an operation (OPERATION_FORM) and is never read head first: "X learning"
+ * names a kind of learning (continual, federated, representation, online), and "learning X" is how
+ * abstracts say what any model does ("learning good representations", "learning features online").
  */
-const OPERATION_HEAD = /(?:ing|tion|sion|ment)s?$/;
 const GENERIC_HEAD = /(?:^|-)learnings?$/;
 /** A participle ("distributed", "supervised"): a modifier that describes the head, not its object. */
 const PARTICIPLE_WORD = /ed$/;
@@ -223,7 +221,7 @@ function headFirstPattern(node: TextNode, slots: Slot[], typed: Pattern): Patter
   if (node.field === 'author' || node.quoted || slots.length < 2) return undefined;
   const head = slots[slots.length - 1];
   const headText = head.text.toLowerCase();
-  if (!OPERATION_HEAD.test(headText) || GENERIC_HEAD.test(headText)) return undefined;
+  if (!OPERATION_FORM.test(headText) || GENERIC_HEAD.test(headText)) return undefined;
   if (slots.slice(0, -1).some((s) => PARTICIPLE_WORD.test(s.text.toLowerCase()))) return undefined;
   return { slots: [head, ...slots.slice(0, -1)], primary: false, headFirst: typed };
 }

@@ -193,8 +193,12 @@ describe('matching engine', () => {
     // One word between, as in "fine-tuning large language models"; not two.
     expect(sent('network pruning', 'We study pruning large networks for vision models.')).toBeDefined();
     expect(sent('network pruning', 'We study pruning very large networks for vision models.')).toBeUndefined();
-    // A participle describes the noun after it: "pruned networks" are not "pruning networks".
+    // The head is a noun of action in the paper ("answering questions", "the generation of code"),
+    // not a participle ("pruned networks") or the verb of a clause ("we answer these questions").
     expect(sent('network pruning', 'We study pruned networks for vision models.')).toBeUndefined();
+    expect(sent('question answering', 'We study answering questions with vision models.')?.why).toBe('phrase "question answering" written head first in abstract');
+    expect(sent('code generation', 'We study the generation of code with vision models.')?.why).toBe('phrase "code generation" written head first in abstract');
+    expect(sent('question answering', 'We answer these questions with vision models.')?.why ?? '').not.toContain('head first');
     // No punctuation, coordinator or sentence end inside.
     expect(sent('network pruning', 'We study pruning, networks for vision models.')).toBeUndefined();
     expect(sent('network pruning', 'We study pruning and networks for vision models.')).toBeUndefined();

@@ -2,7 +2,7 @@ import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
 import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FEEDBACK_DOCS, FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
-import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, PARENTHESIZED, PARTICIPLE, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
+import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, NOMINAL, PARENTHESIZED, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
 import type { EnginePaper, TopicMatch } from './types';
 
 /**
@@ -349,14 +349,14 @@ function headsOtherTerm(followers: readonly string[], index: FieldIndex, cues: U
 export const HEAD_FIRST_GAP = 1;
 
 /**
- * Whether a head-first window is no fixed phrase: its head is a participle, which describes the
- * words after it ("pre-trained language models" is not "pre-training language models"), or a
- * sentence end, punctuation or a coordinator lies inside ("image classification and StableDiffusion
- * for text-to-image" holds no "classification … text").
+ * Whether a head-first window is no fixed phrase: its head is not a noun of action in the paper
+ * (NOMINAL: "pruning networks", "generation of code"; not "we answer these questions", "pre-trained
+ * language models", "models with rewards"), or a sentence end, punctuation or a coordinator lies
+ * inside ("image classification and StableDiffusion for text-to-image" holds no "classification …
+ * text").
  */
 function headFirstBroken(cues: Uint8Array | undefined, start: number, end: number): boolean {
-  if (cues === undefined) return false;
-  if (cues[start] & PARTICIPLE) return true;
+  if (cues === undefined || (cues[start] & NOMINAL) === 0) return true;
   for (let i = start + 1; i <= end; i++) if (cues[i] & (SENTENCE_START | PUNCT_BEFORE | LIST_BEFORE)) return true;
   return false;
 }

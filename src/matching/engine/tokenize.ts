@@ -188,12 +188,15 @@ export const PARENTHESIZED = 32;
  */
 export const SENTENCE_START = 64;
 /**
- * A content position whose word ends in -ed (for a hyphenated compound, its first position too): a
- * participle, which describes the noun after it ("pre-trained language models", "generated images")
- * rather than taking it as an object ("pre-training language models", "generating images"); see
- * the matcher's head-first spellings. Titles and abstracts alike.
+ * A content position whose word is a noun of action (OPERATION_FORM: a gerund or an -tion, -sion,
+ * -ment noun; for a hyphenated compound, its first position too): "pruning networks", "generation
+ * of code", not the verb of a clause ("we answer these questions", "to prune networks"), a noun
+ * ("models with rewards") or a participle ("pre-trained language models"). See the matcher's
+ * head-first spellings. Titles and abstracts alike.
  */
-export const PARTICIPLE = 128;
+export const NOMINAL = 128;
+/** A word that names an operation as a noun: a gerund or an -tion, -sion, -ment noun, singular or plural. */
+export const OPERATION_FORM = /(?:ing|tion|sion|ment)s?$/;
 
 /** Words that make a sentence speak of the paper's own work. */
 const OWN_WORDS: ReadonlySet<string> = new Set(['we', 'our', 'ours', 'us', 'ourselves']);
