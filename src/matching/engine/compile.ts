@@ -199,11 +199,14 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
 }
 
 /**
- * The one head that names an operation (OPERATION_FORM) and is never read head first: "X learning"
- * names a kind of learning (continual, federated, representation, online), and "learning X" is how
- * abstracts say what any model does ("learning good representations", "learning features online").
+ * Heads with the ending of an operation (OPERATION_FORM) that are never read head first:
+ * - "learning": "X learning" names a kind of learning (continual, federated, representation,
+ *   online), and "learning X" is how abstracts say what any model does ("learning good
+ *   representations", "learning features online");
+ * - -tion nouns that name a thing, not an act: "function values" are no value function, "equation
+ *   solvers" no solver equation, "question answering" keeps its head ("answering").
  */
-const GENERIC_HEAD = /(?:^|-)learnings?$/;
+const NOT_AN_OPERATION = /(?:^|-)(?:learning|function|equation|question|condition|position|section|fraction|portion|notion|caption)s?$/;
 /** A participle ("distributed", "supervised"): a modifier that describes the head, not its object. */
 const PARTICIPLE_WORD = /ed$/;
 
@@ -221,7 +224,7 @@ function headFirstPattern(node: TextNode, slots: Slot[], typed: Pattern): Patter
   if (node.field === 'author' || node.quoted || slots.length < 2) return undefined;
   const head = slots[slots.length - 1];
   const headText = head.text.toLowerCase();
-  if (!OPERATION_FORM.test(headText) || GENERIC_HEAD.test(headText)) return undefined;
+  if (!OPERATION_FORM.test(headText) || NOT_AN_OPERATION.test(headText)) return undefined;
   if (slots.slice(0, -1).some((s) => PARTICIPLE_WORD.test(s.text.toLowerCase()))) return undefined;
   return { slots: [head, ...slots.slice(0, -1)], primary: false, headFirst: typed };
 }

@@ -206,8 +206,9 @@ describe('matching engine', () => {
     // A head that names no operation ("laws"), or a participle modifier ("distributed"), is never read head first.
     expect(sent('scaling laws', 'We derive laws of scaling for transformers.')).toBeUndefined();
     expect(sent('distributed training', 'We study training distributed models.')).toBeUndefined();
-    // "learning X" is what any model does, "X learning" a kind of learning.
+    // "learning X" is what any model does, "X learning" a kind of learning; a function is a thing, not an act.
     expect(sent('representation learning', 'We study learning representations for vision models.')).toBeUndefined();
+    expect(sent('value function', 'We bound the function values of smooth objectives.')).toBeUndefined();
   });
 
   it('reads no window whose first word heads another known term, unless that term is a compound modifier', () => {
