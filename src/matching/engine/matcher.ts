@@ -342,9 +342,10 @@ function headsOtherTerm(followers: readonly string[], index: FieldIndex, cues: U
 
 /**
  * A head-first spelling (Pattern.headFirst: "pruning networks" for network pruning) is a fixed
- * phrase, read in at most this many other words ("fine-tuning large language models" for language
- * model fine-tuning): further apart, the head is more often a word of its own ("the next generation
- * of MLFFs. Code is available …").
+ * phrase, read with at most this many other words inside ("fine-tuning large language models" for
+ * language model fine-tuning): further apart, the head and the other words mostly belong to two
+ * phrases ("generation, code close together" in "… the next generation of MLFFs …" and a later
+ * "code" was one).
  */
 export const HEAD_FIRST_GAP = 1;
 
