@@ -343,9 +343,8 @@ function headsOtherTerm(followers: readonly string[], index: FieldIndex, cues: U
 /**
  * A head-first spelling (Pattern.headFirst: "pruning networks" for network pruning) is a fixed
  * phrase, read with at most this many other words inside ("fine-tuning large language models" for
- * language model fine-tuning): further apart, the head and the other words mostly belong to two
- * phrases ("generation, code close together" in "… the next generation of MLFFs …" and a later
- * "code" was one).
+ * language model fine-tuning): further apart, the head and the other words more often belong to
+ * two phrases, and a wider reach added no relevant paper on the development topics.
  */
 export const HEAD_FIRST_GAP = 1;
 
