@@ -455,9 +455,11 @@ function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[
   const texts = text.split(CONNECTOR).map((t) => t.trim());
   if (texts.length < 2) return undefined;
   const terms = texts.map((t) => ({ text: t, slots: slotsOf(t) }));
-  if (!terms.every((t) => t.slots.length >= 1) || !terms.some((t) => t.slots.length >= 2)) return undefined;
+  // A hyphenated compound ("self-training", "pseudo-labels") is a term of two words written as one.
+  const words = (slots: Slot[]) => (slots.length === 1 ? slots[0].alts[0].length : slots.length);
+  if (!terms.every((t) => t.slots.length >= 1) || !terms.some((t) => words(t.slots) >= 2)) return undefined;
   // Every term of two or more words: the text combines terms (see compileText).
-  return { terms, combines: terms.every((t) => t.slots.length >= 2) };
+  return { terms, combines: terms.every((t) => words(t.slots) >= 2) };
 }
 
 /**

@@ -166,6 +166,10 @@ describe('matching engine', () => {
     const reasoning = paper('Multi-step reasoning in small models', 'We distill chains of thought from large language models.');
     const noReasoning = paper('Large language models at scale', 'We train large language models on more data.');
     expect(ids(run('reasoning in large language models', [...bg, reasoning, noReasoning]))).toEqual([reasoning.id]);
+    // A hyphenated compound is a term of two words: "self-training" AND "pseudo-labels".
+    const both = paper('Self-training for segmentation', 'A momentum teacher on labelled images predicts masks; the student then learns from its pseudo-labels.');
+    const one = paper('Self-training for segmentation', 'A momentum teacher on labelled images predicts masks for the student.');
+    expect(ids(run('self-training with pseudo-labels', [...bg, both, one]))).toEqual([both.id]);
   });
 
   it('counts words near each other only in the order typed, except in author names', () => {
