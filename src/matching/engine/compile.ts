@@ -447,7 +447,8 @@ const CONNECTOR = /\s+(?:for|of|in|on|at|to|by|with|from|into|onto|via|as|under|
 
 /**
  * The terms a plain-word query joins with prepositions, when one of them at least has two or more
- * words ("reasoning in large language models"); undefined otherwise: single words joined by a
+ * words ("reasoning in large language models", or a hyphenated compound: "self-training with
+ * pseudo-labels"); undefined otherwise: single words joined by a
  * preposition are mostly a fixed term of their own ("mixture of experts", "learning to rank", "theory
  * of mind", "chain of thought") and stay one phrase.
  */
