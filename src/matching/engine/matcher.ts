@@ -96,11 +96,16 @@ const EMPTY: number[] = [];
  */
 const restScratch: number[][] = [];
 
+/** Whether a position after start, up to end, carries one of the cues `mask`. */
+function cueInside(cues: Uint8Array | undefined, start: number, end: number, mask: number): boolean {
+  if (cues === undefined) return false;
+  for (let i = start + 1; i <= end; i++) if (cues[i] & mask) return true;
+  return false;
+}
+
 /** Whether a sentence starts inside start..end (after start): the span runs across two sentences. */
 function crossesSentence(cues: Uint8Array | undefined, start: number, end: number): boolean {
-  if (cues === undefined) return false;
-  for (let i = start + 1; i <= end; i++) if (cues[i] & SENTENCE_START) return true;
-  return false;
+  return cueInside(cues, start, end, SENTENCE_START);
 }
 
 /**
@@ -357,8 +362,7 @@ export const HEAD_FIRST_GAP = 1;
  */
 function headFirstBroken(cues: Uint8Array | undefined, start: number, end: number): boolean {
   if (cues === undefined || (cues[start] & NOMINAL) === 0) return true;
-  for (let i = start + 1; i <= end; i++) if (cues[i] & (SENTENCE_START | PUNCT_BEFORE | LIST_BEFORE)) return true;
-  return false;
+  return cueInside(cues, start, end, SENTENCE_START | PUNCT_BEFORE | LIST_BEFORE);
 }
 
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
@@ -1061,7 +1065,7 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
       const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
       if (occs.some((o) => o.length === 0)) continue;
       if (p.slots.length === 1) return true;
-      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues, p.headFirst ? p : undefined).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
+      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues, p).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
     }
   }
   return false;
