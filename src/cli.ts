@@ -245,7 +245,21 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have taken everything written: a pipe is written asynchronously, and
+ * process.exit() right after the writes drops what the pipe had not taken yet (a `match` result
+ * piped to another program stopped at 64 KiB).
+ */
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 if (require.main === module) {
-  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+  runCli(process.argv.slice(2)).then(exitWhenFlushed);
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestFromPage } from '../src/ingestion/parsers/digest-input';
@@ -82,5 +82,22 @@ describe('command line (the built dist/src/cli.js, as users run it)', () => {
     const r = run(['no-such-command']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown command/);
+  });
+
+  it('writes all of a large result through a pipe, as to a file', () => {
+    const args = ['match', '--papers', 'test/fixtures/eval/papers.jsonl', '--topics', 'bench/coverage-topics.json'];
+    const file = join(dir, 'match.json');
+    const fd = openSync(file, 'w');
+    const toFile = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', fd, 'pipe'], timeout: 60_000 });
+    closeSync(fd);
+    expect(toFile.status).toBe(0);
+    const written = readFileSync(file, 'utf8');
+    // Larger than a pipe takes at once (64 KiB), so an exit before the pipe drained would cut it.
+    expect(written.length).toBeGreaterThan(128 * 1024);
+    // Through a shell pipe into another program, as `… | jq` runs it.
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" ${args.join(' ')} | cat`], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toBe(written);
+    expect(Object.keys(JSON.parse(piped.stdout)).length).toBeGreaterThan(100);
   });
 });
