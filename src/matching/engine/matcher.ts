@@ -948,12 +948,15 @@ function foreignGap(cues: Uint8Array, start: number, end: number, stops: number,
   for (let i = start + 1; i <= end; i++) {
     const c = cues[i];
     if (c & PUNCT_BEFORE) return true;
-    const bit = i - start < 31 ? 1 << (i - start) : 0;
+    const bit = i - start < FORM_BITS ? 1 << (i - start) : 0;
     if (c & GAP_BEFORE && !(stops & bit)) return true;
     if (c & LIST_BEFORE && !(coordinators & bit)) return true;
   }
   return false;
 }
+
+/** formGaps' bits cover a form's first 31 word positions (one Int32Array cell, sign bit unused). */
+const FORM_BITS = 31;
 
 const gapCache = new WeakMap<Pattern, Int32Array>();
 /**
@@ -973,8 +976,8 @@ function formGaps(p: Pattern): Int32Array {
       texts[a],
       0,
       () => undefined,
-      (k, flags) => (coordinators |= flags & LIST_BEFORE && k < 31 ? 1 << k : 0),
-      (k, punctuation) => (stops |= !punctuation && k < 31 ? 1 << k : 0),
+      (k, flags) => (coordinators |= flags & LIST_BEFORE && k < FORM_BITS ? 1 << k : 0),
+      (k, punctuation) => (stops |= !punctuation && k < FORM_BITS ? 1 << k : 0),
     );
     gaps[2 * a] = stops;
     gaps[2 * a + 1] = coordinators;
