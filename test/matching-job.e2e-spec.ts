@@ -14,7 +14,9 @@ import { startTestApp, TestApp } from './helpers/test-app';
 import { createTestDatabase, TestDatabase, withClient } from './helpers/test-db';
 
 const PAGE = readFileSync(join(__dirname, '../prisma/seed-digests/000_41eb20fd0f437e65.txt'), 'utf8');
-const TOPICS = ['large language models', 'reinforcement learning', 'fine-tuning', 'continual learning', 'in-context learning', 'neural collapse'];
+// The last is written by no paper of the page: the job must load the statistics of the term and
+// the rest it is read as (see termReading in the engine), "reasoning"'s family included.
+const TOPICS = ['large language models', 'reinforcement learning', 'fine-tuning', 'continual learning', 'in-context learning', 'neural collapse', 'large language model reasoning'];
 
 /**
  * The matching job scores a digest's topics in batches (MATCH_TOPIC_BATCH) against one snapshot of
@@ -77,6 +79,7 @@ describe('matching job: topic batches, feedback ranking and statistics (real Pos
       .sort((a, b) => (a.query < b.query ? -1 : a.query > b.query ? 1 : b.score - a.score || a.paper_id - b.paper_id));
     expect(expected.length).toBeGreaterThan(10);
     expect(new Set(expected.map((e) => e.query)).size).toBeGreaterThan(2);
+    expect(expected.find((e) => e.query === 'large language model reasoning')?.why).toContain('(related to "reasoning")');
     expect(stored).toEqual(expected);
     // Feedback changed some scores: the comparison above covers the feedback path.
     const plain = matchPapers(compileTopics(TOPICS.map((query) => ({ id: query, query }))), papers, InMemoryStats.fromPapers(papers));

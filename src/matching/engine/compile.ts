@@ -59,6 +59,22 @@ export interface AndNode {
   kind: 'and';
   positive: CompiledNode[];
   negative: CompiledNode[];
+  /** For the reading of a phrase as a known term and the rest (see termReading). */
+  backoff?: Backoff;
+}
+/**
+ * The reading of a phrase as a known term it starts or ends with and the rest. It counts while no
+ * paper of the collection writes the phrase in any of its own spellings (`phrase`, the typed one
+ * first), with the first of `splits` (longest term first) whose term some paper writes, unless
+ * most papers write that term or every word of its rest (the matcher's Scorer.readingHolds). Terms and
+ * rests are runs of the typed spelling's slots, [start, end); `parts` compiles a split's two
+ * concepts, on first need: most readings never count, and a concept with its vocabulary and
+ * family costs memory.
+ */
+export interface Backoff {
+  phrase: Pattern[];
+  splits: { term: [number, number]; rest: [number, number] }[];
+  parts: (split: number) => CompiledNode[];
 }
 export interface OrNode {
   kind: 'or';
@@ -477,30 +493,74 @@ function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[
  * "Machine Learning with Language Models"). A one-word term keeps the whole a soft phrase, sub-phrase
  * included: "learning from human preferences" still finds a paper that only says "human preferences".
  */
-function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts): CompiledNode {
+function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inExclusion: boolean): CompiledNode {
   const split = node.quoted || node.field === 'author' ? undefined : connectedTerms(node.text);
-  if (!split) return compileLeaf(node, vocab, concepts);
+  if (!split) {
+    const leaf = compileLeaf(node, vocab, concepts);
+    const reading = !inExclusion && !node.quoted && node.field !== 'author' ? termReading(node, leaf, vocab, concepts) : undefined;
+    return reading ? { kind: 'or', children: [leaf, reading] } : leaf;
+  }
   const { terms, combines } = split;
   // Exact when it combines terms, and with the family it names either way.
   const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts, { related: true });
-  const positive = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
-  return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
+  const parts = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
+  return { kind: 'or', children: [whole, { kind: 'and', positive: parts, negative: [] }] };
 }
 
-function compileNode(node: QueryNode, vocab: Vocabulary, concepts: Concepts): CompiledNode {
+/** Words of a run of slots, a hyphenated compound counting as the words it joins. */
+function wordCount(slots: Slot[]): number {
+  let n = 0;
+  for (const s of slots) n += s.alts[0].length;
+  return n;
+}
+
+/**
+ * A plain-word phrase of three or more words that no paper of the collection writes names nothing
+ * the collection can measure: its words have no association with it (see the matcher's
+ * PatternInfo.association), so they count only close together, and papers that say the same thing
+ * with the words apart are lost. Such a phrase is mostly a known term with what about it the reader
+ * wants ("deep learning optimizers", "diffusion model sampling", "steering language models",
+ * "harmful fine-tuning"), so it is also read as that term AND the rest, each a soft phrase of its
+ * own anywhere in the paper, as the preposition rule reads "sampling for diffusion models": the
+ * longest run of two or more words the phrase starts or ends with (the start first at equal length)
+ * that some paper of the collection writes. Whether the phrase is unseen and which term is known
+ * depend on the collection, so the matcher decides (Backoff). Not in exclusions, which are decided
+ * without statistics (see the matcher's `present`).
+ */
+function termReading(node: TextNode, whole: LeafNode, vocab: Vocabulary, concepts: Concepts): AndNode | undefined {
+  const slots = whole.patterns[0].slots;
+  const n = slots.length;
+  if (n < 2 || wordCount(slots) < 3) return undefined;
+  const splits: Backoff['splits'] = [];
+  for (let k = n - 1; k >= 1; k--) {
+    for (const [term, rest] of [
+      [[0, k], [k, n]],
+      [[n - k, n], [0, n - k]],
+    ] as [number, number][][]) {
+      if (wordCount(slots.slice(...term)) >= 2) splits.push({ term, rest });
+    }
+  }
+  const leafOf = (run: Slot[]) => compileLeaf({ ...node, text: run.map((s) => s.text).join(' ') }, vocab, concepts, { slots: run });
+  const compiled: CompiledNode[][] = [];
+  const parts = (i: number) => (compiled[i] ??= [leafOf(slots.slice(...splits[i].term)), leafOf(slots.slice(...splits[i].rest))]);
+  const phrase = whole.patterns.filter((p) => p.weight === undefined);
+  return { kind: 'and', positive: [], negative: [], backoff: { phrase, splits, parts } };
+}
+
+function compileNode(node: QueryNode, vocab: Vocabulary, concepts: Concepts, inExclusion = false): CompiledNode {
   switch (node.kind) {
     case 'text':
-      return compileText(node, vocab, concepts);
+      return compileText(node, vocab, concepts, inExclusion);
     case 'or':
-      return { kind: 'or', children: node.children.map((c) => compileNode(c, vocab, concepts)) };
+      return { kind: 'or', children: node.children.map((c) => compileNode(c, vocab, concepts, inExclusion)) };
     case 'not':
-      return { kind: 'and', positive: [], negative: [compileNode(node.child, vocab, concepts)] };
+      return { kind: 'and', positive: [], negative: [compileNode(node.child, vocab, concepts, true)] };
     case 'and': {
       const positive: CompiledNode[] = [];
       const negative: CompiledNode[] = [];
       for (const c of node.children) {
-        if (c.kind === 'not') negative.push(compileNode(c.child, vocab, concepts));
-        else positive.push(compileNode(c, vocab, concepts));
+        if (c.kind === 'not') negative.push(compileNode(c.child, vocab, concepts, true));
+        else positive.push(compileNode(c, vocab, concepts, inExclusion));
       }
       return { kind: 'and', positive, negative };
     }
@@ -548,7 +608,9 @@ export function forEachLeaf(node: CompiledNode, fn: (leaf: LeafNode) => void): v
   if (node.kind === 'leaf') fn(node);
   else if (node.kind === 'or') node.children.forEach((c) => forEachLeaf(c, fn));
   else {
-    node.positive.forEach((c) => forEachLeaf(c, fn));
+    // A reading (see Backoff): every split it may take, with any collection.
+    const b = node.backoff;
+    (b ? b.splits.flatMap((_, i) => b.parts(i)) : node.positive).forEach((c) => forEachLeaf(c, fn));
     node.negative.forEach((c) => forEachLeaf(c, fn));
   }
 }

@@ -172,6 +172,31 @@ describe('matching engine', () => {
     expect(ids(run('self-training with pseudo-labels', [...bg, both, one]))).toEqual([both.id]);
   });
 
+  it('reads a phrase that no paper writes as a known term it starts or ends with and the rest', () => {
+    const apart = paper('Faster training', 'Adaptive optimizers such as Adam train deep learning models faster.');
+    const termOnly = paper('Deep learning for chemistry', 'Deep learning predicts molecular properties.');
+    const restOnly = paper('Optimizers for convex problems', 'Classical optimizers solve convex programs.');
+    const papers = [...bg, apart, termOnly, restOnly];
+    const found = run('deep learning optimizers', papers);
+    expect(ids(found)).toEqual([apart.id]);
+    expect(found[0].why).toBe('phrase "deep learning" in abstract; "optimizers" in abstract; "Adam" in abstract (related to "optimizers")');
+    // The term may also end the phrase.
+    const steer = paper('Inference-time control', 'Steering vectors added to activations change what language models say.');
+    expect(ids(run('steering language models', [...bg, steer, termOnly]))).toEqual([steer.id]);
+    // Once a paper writes the phrase, its own statistics decide: the reading is off.
+    const written = paper('Deep learning optimizers compared', 'We compare deep learning optimizers on many tasks.');
+    expect(ids(run('deep learning optimizers', [...papers, written]))).toEqual([written.id]);
+    // A term no paper writes is no known term: nothing to read.
+    const noTerm = paper('Faster training', 'Adaptive optimizers help deep networks, and learning rates matter.');
+    expect(run('deep learning optimizers', [...bg, noTerm, restOnly])).toEqual([]);
+    // A part that most papers write is no evidence ("learning" for `few-shot learning`: it would be "few-shot" alone).
+    const fewShot = paper('Prompting with examples', 'We prompt large models with few-shot examples.');
+    expect(run('few-shot learning', [...bg, fewShot])).toEqual([]);
+    // Quoted phrases and exclusions are read as written.
+    expect(run('"deep learning optimizers"', papers)).toEqual([]);
+    expect(ids(run('models -(deep learning optimizers)', papers))).toContain(apart.id);
+  });
+
   it('counts words near each other only in the order typed, except in author names', () => {
     // Both words also occur apart, so neither alone is enough: the order decides.
     const usesWords = Array.from({ length: 4 }, (_, i) => [
@@ -391,6 +416,10 @@ describe('matching engine', () => {
       expect(needed).toContain(k);
       expect(terms).toContain(k);
     }
+    // A phrase no paper may write is also read as a known term and the rest (the job cannot know
+    // which before it loads the statistics): the keys of every such reading, families included.
+    const reading = statTerms(compileTopics([{ id: 'c', query: 'deep learning optimizers' }]));
+    for (const k of ['deep learn', 'optimizer', 'adam']) expect(reading).toContain(k);
   });
 
   it('keeps incremental statistics equal to statistics built at once', () => {

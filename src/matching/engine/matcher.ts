@@ -1,5 +1,5 @@
 import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
-import { altKeys, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
+import { altKeys, AndNode, Backoff, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
 import { FEEDBACK_DOCS, FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
 import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, NOMINAL, PARENTHESIZED, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
@@ -434,6 +434,8 @@ interface SubSpan {
 }
 
 const infoCache = new WeakMap<Pattern, PatternInfo>();
+/** The split a reading of a phrase takes (Scorer.readingHolds), for the scorer that chose it. */
+const readings = new WeakMap<Backoff, { owner: object; split: number }>();
 
 /**
  * The sub-phrase of a pattern as typed (each slot's first spelling) without its first stem: the
@@ -516,6 +518,65 @@ class Scorer {
     return df;
   }
 
+  /** df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram. With altIdf: each spelling's IDF there. */
+  private slotDf(info: PatternInfo, slot: number, altIdf?: Float64Array): number {
+    let best = 0;
+    const keyLists = info.slotKeys[slot];
+    for (let a = 0; a < keyLists.length; a++) {
+      let df = Infinity;
+      for (const k of keyLists[a]) df = Math.min(df, this.df(k));
+      if (df > best) best = df;
+      if (altIdf) altIdf[a] = this.idfOfDf(df);
+    }
+    return best;
+  }
+
+  /** df of the adjacent pair of slots b and b + 1, in its most frequent spelling. */
+  private pairDf(info: PatternInfo, b: number): number {
+    let df = 0;
+    for (const k of info.boundaryKeys[b]) df = Math.max(df, this.df(k));
+    return df;
+  }
+
+  /**
+   * Papers that may write slots [start, end) of a pattern: the df of the rarest slot and, with
+   * pairs, of the rarest adjacent pair (a phrase is at most as common as either).
+   */
+  private spanDf(p: Pattern, [start, end]: [number, number], pairs = true): number {
+    const info = infoOf(p);
+    let df = Infinity;
+    for (let i = start; i < end; i++) df = Math.min(df, this.slotDf(info, i));
+    if (pairs) for (let b = start; b < end - 1; b++) df = Math.min(df, this.pairDf(info, b));
+    return df;
+  }
+
+  /**
+   * Whether the reading of a phrase as a known term and the rest counts with this collection, and
+   * with which split (see Backoff); its parts become the node's positive children. Each part must
+   * be evidence: a term or word that more than half the papers write ("learning" for `few-shot
+   * learning`) has no positive weight in the Robertson–Spärck Jones relevance weight, and the
+   * reading would be the other part alone.
+   */
+  readingHolds(node: AndNode): boolean {
+    const b = node.backoff;
+    if (!b) return true;
+    let chosen = readings.get(b);
+    if (chosen?.owner !== this) readings.set(b, (chosen = { owner: this, split: this.split(b) }));
+    if (chosen.split < 0) return false;
+    node.positive = b.parts(chosen.split);
+    return true;
+  }
+
+  /** The split a reading takes with this collection (Scorer.readingHolds), -1 for none. */
+  private split(b: Backoff): number {
+    for (const p of b.phrase) if (this.spanDf(p, [0, p.slots.length]) > 0) return -1;
+    const typed = b.phrase[0];
+    const i = b.splits.findIndex((s) => this.spanDf(typed, s.term) > 0);
+    if (i < 0) return -1;
+    const { term, rest } = b.splits[i];
+    return 2 * this.spanDf(typed, term) <= this.n && 2 * this.spanDf(typed, rest, false) <= this.n ? i : -1;
+  }
+
   private idfOfDf(df: number): number {
     return Math.log(1 + (this.n - df + 0.5) / (df + 0.5));
   }
@@ -531,14 +592,7 @@ class Scorer {
     let minDf = Infinity;
     const altIdf = info.altIdf;
     for (let i = 0; i < n; i++) {
-      let best = 0;
-      const keyLists = info.slotKeys[i];
-      for (let a = 0; a < keyLists.length; a++) {
-        let df = Infinity;
-        for (const k of keyLists[a]) df = Math.min(df, this.df(k));
-        if (df > best) best = df;
-        if (altIdf) altIdf[a] = this.idfOfDf(df);
-      }
+      const best = this.slotDf(info, i, altIdf);
       association[i] = best;
       slotIdf[i] = this.idfOfDf(best);
       if (best < minDf) minDf = best;
@@ -547,11 +601,7 @@ class Scorer {
     if (n >= 2) {
       // A phrase is at most as common as its rarest word and its rarest adjacent pair.
       let df = minDf;
-      for (const boundary of info.boundaryKeys) {
-        let pairDf = 0;
-        for (const k of boundary) pairDf = Math.max(pairDf, this.df(k));
-        df = Math.min(df, pairDf);
-      }
+      for (let b = 0; b < n - 1; b++) df = Math.min(df, this.pairDf(info, b));
       info.phraseIdf = this.idfOfDf(df);
       // A sub-phrase ("efficient fine-tuning" of "parameter-efficient fine-tuning") is evidence for
       // the phrase in proportion to how often papers using it use the whole phrase (none when no
@@ -1140,6 +1190,8 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper, paper:
       let bestScore = 0;
       let bestChild: CompiledNode = node.children[0];
       for (const c of node.children) {
+        // A reading of the phrase (see Backoff) is for papers that the phrase itself does not pass.
+        if (c.kind === 'and' && c.backoff && bestRatio >= MEMBERSHIP) continue;
         const r = evaluate(scorer, c, doc, paper);
         const better = r >= MEMBERSHIP ? bestRatio < MEMBERSHIP || lastScore > bestScore : bestRatio < MEMBERSHIP && r > bestRatio;
         if (better) {
@@ -1154,6 +1206,7 @@ function evaluate(scorer: Scorer, node: CompiledNode, doc: AnalyzedPaper, paper:
     }
     case 'and': {
       lastScore = 0;
+      if (!scorer.readingHolds(node)) return 0;
       for (const c of node.negative) if (present(c, doc)) return 0;
       if (node.positive.length === 0) return Infinity;
       let ratio = Infinity;
@@ -1369,6 +1422,10 @@ function candidates(scorer: Scorer, batch: PaperBatch, node: CompiledNode, out: 
   const words = out.length;
   if (node.kind === 'or' || node.kind === 'and') {
     const isAnd = node.kind === 'and';
+    if (isAnd && !scorer.readingHolds(node)) {
+      out.set(batch.none);
+      return;
+    }
     const children = isAnd ? node.positive : node.children;
     if (children.length === 0) {
       out.set(isAnd ? batch.all : batch.none);
@@ -1531,15 +1588,17 @@ export function matchBatch(
 function feedbackAllowed(node: CompiledNode): boolean {
   if (node.kind === 'leaf') return node.field === 'any' && !node.exact;
   if (node.kind === 'or') return node.children.every(feedbackAllowed);
+  // A reading of a phrase (see Backoff) is as plain as the phrase, its sibling.
+  if (node.backoff) return true;
   return node.positive.length > 0 && node.positive.every(feedbackAllowed);
 }
 
-/** Every stem of every spelling of the query's positive words. */
+/** Every stem of every spelling of the query's positive words (a reading of a phrase, see Backoff, has the phrase's). */
 function queryStems(node: CompiledNode, out = new Set<string>()): Set<string> {
   if (node.kind === 'leaf') {
     for (const p of node.patterns) for (const s of p.slots) for (const a of s.alts) for (const stem of a) out.add(stem);
   } else if (node.kind === 'or') node.children.forEach((c) => queryStems(c, out));
-  else node.positive.forEach((c) => queryStems(c, out));
+  else if (!node.backoff) node.positive.forEach((c) => queryStems(c, out));
   return out;
 }
 
