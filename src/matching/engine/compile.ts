@@ -65,11 +65,11 @@ export interface AndNode {
 /**
  * The reading of a phrase as a known term it starts or ends with and the rest. It counts while no
  * paper of the collection writes the phrase in any of its own spellings (`phrase`, the typed one
- * first), with the first of `splits` (longest term first) whose term some paper writes, unless
- * most papers write that term or every word of its rest (the matcher's Scorer.readingHolds). Terms and
+ * first), with the first of `splits` (longest term first) whose term some paper writes, unless most
+ * papers write that term or every word of its rest (the matcher's Scorer.readingHolds). Terms and
  * rests are runs of the typed spelling's slots, [start, end); `parts` compiles a split's two
- * concepts, on first need: most readings never count, and a concept with its vocabulary and
- * family costs memory.
+ * concepts on first need: most readings never count, and a concept with its vocabulary and family
+ * costs memory.
  */
 export interface Backoff {
   phrase: Pattern[];
@@ -503,8 +503,8 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
   const { terms, combines } = split;
   // Exact when it combines terms, and with the family it names either way.
   const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts, { related: true });
-  const parts = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
-  return { kind: 'or', children: [whole, { kind: 'and', positive: parts, negative: [] }] };
+  const positive = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
+  return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
 }
 
 /** Words of a run of slots, a hyphenated compound counting as the words it joins. */
