@@ -518,7 +518,10 @@ class Scorer {
     return df;
   }
 
-  /** df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram. With altIdf: each spelling's IDF there. */
+  /**
+   * df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram.
+   * With altIdf: each spelling's IDF there.
+   */
   private slotDf(info: PatternInfo, slot: number, altIdf?: Float64Array): number {
     let best = 0;
     const keyLists = info.slotKeys[slot];
