@@ -461,6 +461,13 @@ function compileLeaf(
  */
 const CONNECTOR = /\s+(?:for|of|in|on|at|to|by|with|from|into|onto|via|as|under|over|through|towards?|about|between)\s+/i;
 
+/** Words of a run of slots, a hyphenated compound counting as the words it joins. */
+function wordCount(slots: Slot[]): number {
+  let n = 0;
+  for (const s of slots) n += s.alts[0].length;
+  return n;
+}
+
 /**
  * The terms a plain-word query joins with prepositions, when one of them at least has two or more
  * words ("reasoning in large language models", or a hyphenated compound: "self-training with
@@ -473,10 +480,9 @@ function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[
   if (texts.length < 2) return undefined;
   const terms = texts.map((t) => ({ text: t, slots: slotsOf(t) }));
   // A hyphenated compound ("self-training", "pseudo-labels") is a term of two words written as one.
-  const words = (slots: Slot[]) => (slots.length === 1 ? slots[0].alts[0].length : slots.length);
-  if (!terms.every((t) => t.slots.length >= 1) || !terms.some((t) => words(t.slots) >= 2)) return undefined;
+  if (!terms.every((t) => t.slots.length >= 1) || !terms.some((t) => wordCount(t.slots) >= 2)) return undefined;
   // Every term of two or more words: the text combines terms (see compileText).
-  return { terms, combines: terms.every((t) => words(t.slots) >= 2) };
+  return { terms, combines: terms.every((t) => wordCount(t.slots) >= 2) };
 }
 
 /**
@@ -494,10 +500,11 @@ function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[
  * included: "learning from human preferences" still finds a paper that only says "human preferences".
  */
 function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inExclusion: boolean): CompiledNode {
-  const split = node.quoted || node.field === 'author' ? undefined : connectedTerms(node.text);
+  const plain = !node.quoted && node.field !== 'author';
+  const split = plain ? connectedTerms(node.text) : undefined;
   if (!split) {
     const leaf = compileLeaf(node, vocab, concepts);
-    const reading = !inExclusion && !node.quoted && node.field !== 'author' ? termReading(node, leaf, vocab, concepts) : undefined;
+    const reading = plain && !inExclusion ? termReading(node, leaf, vocab, concepts) : undefined;
     return reading ? { kind: 'or', children: [leaf, reading] } : leaf;
   }
   const { terms, combines } = split;
@@ -505,13 +512,6 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
   const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts, { related: true });
   const positive = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
   return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
-}
-
-/** Words of a run of slots, a hyphenated compound counting as the words it joins. */
-function wordCount(slots: Slot[]): number {
-  let n = 0;
-  for (const s of slots) n += s.alts[0].length;
-  return n;
 }
 
 /**

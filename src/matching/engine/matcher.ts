@@ -574,10 +574,12 @@ class Scorer {
   private split(b: Backoff): number {
     for (const p of b.phrase) if (this.spanDf(p, [0, p.slots.length]) > 0) return -1;
     const typed = b.phrase[0];
-    const i = b.splits.findIndex((s) => this.spanDf(typed, s.term) > 0);
-    if (i < 0) return -1;
-    const { term, rest } = b.splits[i];
-    return 2 * this.spanDf(typed, term) <= this.n && 2 * this.spanDf(typed, rest, false) <= this.n ? i : -1;
+    for (let i = 0; i < b.splits.length; i++) {
+      const { term, rest } = b.splits[i];
+      const df = this.spanDf(typed, term);
+      if (df > 0) return 2 * df <= this.n && 2 * this.spanDf(typed, rest, false) <= this.n ? i : -1;
+    }
+    return -1;
   }
 
   private idfOfDf(df: number): number {
