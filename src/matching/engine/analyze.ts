@@ -125,22 +125,30 @@ export function bigramKey(a: string, b: string): string {
   return `${a} ${b}`;
 }
 
+/** Key under which the document frequency of three adjacent stems is kept. */
+export function trigramKey(a: string, b: string, c: string): string {
+  return `${a} ${b} ${c}`;
+}
+
 /**
- * Adds the field's stems and adjacent-stem bigrams (joined compounds included) to `into`; returns
- * the field's length in content-word positions (for the average lengths; see paperCounts).
+ * Adds the field's stems and its adjacent-stem bigrams and trigrams (joined compounds included) to
+ * `into`; returns the field's length in content-word positions (for the average lengths; see
+ * paperCounts).
  */
 export function collectFieldTerms(text: string, into: Set<string>): number {
   const { tokens, length } = tokenize(text ?? '');
-  const byStart = new Map<number, string[]>();
+  const byStart = new Map<number, Token[]>();
   for (const t of tokens) {
     into.add(t.stem);
     const list = byStart.get(t.start);
-    if (list) list.push(t.stem);
-    else byStart.set(t.start, [t.stem]);
+    if (list) list.push(t);
+    else byStart.set(t.start, [t]);
   }
   for (const t of tokens) {
-    const next = byStart.get(t.end + 1);
-    if (next) for (const n of next) into.add(bigramKey(t.stem, n));
+    for (const n of byStart.get(t.end + 1) ?? []) {
+      into.add(bigramKey(t.stem, n.stem));
+      for (const m of byStart.get(n.end + 1) ?? []) into.add(trigramKey(t.stem, n.stem, m.stem));
+    }
   }
   return length;
 }

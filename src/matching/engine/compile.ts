@@ -1,4 +1,4 @@
-import { bigramKey } from './analyze';
+import { bigramKey, trigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
 import { OPERATION_FORM, standsForJoined, stemWord, tokenize } from './tokenize';
 import { Concepts, getDefaultConcepts, getDefaultVocabulary, groupsOf, Vocabulary, VocabForm } from './vocabulary';
@@ -615,11 +615,12 @@ export function forEachLeaf(node: CompiledNode, fn: (leaf: LeafNode) => void): v
   }
 }
 
-/** The df keys needed to score an alternative spelling: its stem, or the bigrams of a stem sequence. */
+/** The df keys needed to score an alternative spelling: its stem, or the bigrams and trigrams of a stem sequence. */
 export function altKeys(alt: string[]): string[] {
   if (alt.length === 1) return [alt[0]];
   const keys: string[] = [];
   for (let i = 0; i + 1 < alt.length; i++) keys.push(bigramKey(alt[i], alt[i + 1]));
+  for (let i = 0; i + 2 < alt.length; i++) keys.push(trigramKey(alt[i], alt[i + 1], alt[i + 2]));
   return keys;
 }
 
@@ -634,6 +635,46 @@ export function patternBoundaryKeys(p: Pattern): string[][] {
   return out;
 }
 
+/** Keys over slots [start, end) of a pattern: one per combination of their spellings. */
+export interface TrigramWindow {
+  start: number;
+  end: number;
+  keys: string[];
+}
+
+/**
+ * Trigrams that bound how many papers write a pattern as a phrase, beyond its bigrams: across each
+ * slot boundary (with the second stem of a spelling of two or more stems on either side) and across
+ * each three slots in a row. Each combination of the slots' spellings gets the trigram across it, or
+ * the bigram where the spellings have no third stem there; the most frequent key bounds the window,
+ * as the most frequent spelling does a slot.
+ */
+export function patternTrigramWindows(p: Pattern): TrigramWindow[] {
+  const out: TrigramWindow[] = [];
+  const { slots } = p;
+  for (let b = 0; b + 1 < slots.length; b++) {
+    const keys: string[] = [];
+    for (const a of slots[b].alts) {
+      for (const c of slots[b + 1].alts) {
+        if (a.length >= 2) keys.push(trigramKey(a[a.length - 2], a[a.length - 1], c[0]));
+        else if (c.length >= 2) keys.push(trigramKey(a[0], c[0], c[1]));
+        else keys.push(bigramKey(a[0], c[0]));
+      }
+    }
+    out.push({ start: b, end: b + 2, keys });
+  }
+  for (let i = 0; i + 2 < slots.length; i++) {
+    const keys: string[] = [];
+    for (const a of slots[i].alts) {
+      for (const m of slots[i + 1].alts) {
+        for (const c of slots[i + 2].alts) keys.push(trigramKey(a[a.length - 1], m[0], m.length === 1 ? c[0] : m[1]));
+      }
+    }
+    out.push({ start: i, end: i + 3, keys });
+  }
+  return out;
+}
+
 /** Every df key the scorer will ask the statistics for, sorted, without duplicates. */
 export function statTerms(topics: CompiledTopic[]): string[] {
   const keys = new Set<string>();
@@ -643,6 +684,7 @@ export function statTerms(topics: CompiledTopic[]): string[] {
       for (const p of leaf.patterns) {
         for (const s of p.slots) for (const a of s.alts) for (const k of altKeys(a)) keys.add(k);
         for (const ks of patternBoundaryKeys(p)) for (const k of ks) keys.add(k);
+        for (const w of patternTrigramWindows(p)) for (const k of w.keys) keys.add(k);
       }
     });
   }

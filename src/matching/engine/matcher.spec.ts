@@ -183,6 +183,9 @@ describe('matching engine', () => {
     // The term may also end the phrase.
     const steer = paper('Inference-time control', 'Steering vectors added to activations change what language models say.');
     expect(ids(run('steering language models', [...bg, steer, termOnly]))).toEqual([steer.id]);
+    // Every adjacent pair written somewhere ("meta learning optimizers") is not the phrase written.
+    const pairs = paper('Learned optimizers', 'Meta learning optimizers from data.');
+    expect(ids(run('deep learning optimizers', [...papers, pairs]))).toContain(apart.id);
     // Once a paper writes the phrase, its own statistics decide: the reading is off.
     const written = paper('Deep learning optimizers compared', 'We compare deep learning optimizers on many tasks.');
     expect(ids(run('deep learning optimizers', [...papers, written]))).toEqual([written.id]);
@@ -285,6 +288,19 @@ describe('matching engine', () => {
     expect(ids(result)).not.toContain(generic.id);
     expect(result.find((m) => m.paperId === sub.id)?.why).toBe('phrase "efficient fine-tuning" in title');
     expect(result.findIndex((m) => m.paperId === whole.id)).toBeLessThan(result.findIndex((m) => m.paperId === sub.id));
+  });
+
+  it('counts no sub-phrase for a phrase whose adjacent pairs are written but never the whole', () => {
+    // "reinforcement learning" and "learning theory" are both written, "reinforcement learning theory" never.
+    const rl = [0, 1, 2].map((i) => paper(`Reinforcement learning agents ${i}`, 'We train reinforcement learning agents on games.'));
+    const theory = [0, 1].map((i) => paper(`Deep learning theory ${i}`, 'A learning theory of wide networks.'));
+    const games = [0, 1, 2, 3].map((i) => paper(`Auctions ${i}`, 'Game theory of markets.'));
+    const papers = [...bg, ...rl, ...theory, ...games];
+    const sent = ids(run('reinforcement learning theory', papers));
+    for (const p of theory) expect(sent).not.toContain(p.id);
+    // Once papers write the whole phrase, its sub-phrase is evidence again, as often as it goes with the whole.
+    const whole = [0, 1].map((i) => paper(`Regret bounds ${i}`, 'Reinforcement learning theory gives regret bounds for exploration.'));
+    expect(ids(run('reinforcement learning theory', [...papers, ...whole]))).toEqual(expect.arrayContaining([...whole, theory[0], theory[1]].map((p) => p.id)));
   });
 
   it('counts the words of a phrase split between title and abstract as the loosest window', () => {
@@ -412,7 +428,7 @@ describe('matching engine', () => {
     const terms = new Set(documentTerms(p));
     const needed = statTerms(topics);
     expect(needed.length).toBeGreaterThan(0);
-    for (const k of ['model base', 'modelbas', 'reinforc', 'learn', 'reinforc learn', 'base reinforc', 'test time', 'time adapt']) {
+    for (const k of ['model base', 'modelbas', 'reinforc', 'learn', 'reinforc learn', 'base reinforc', 'test time', 'time adapt', 'model base reinforc', 'base reinforc learn', 'test time adapt']) {
       expect(needed).toContain(k);
       expect(terms).toContain(k);
     }

@@ -1,5 +1,5 @@
 import { AnalyzedPaper, analyzePaper, FieldIndex } from './analyze';
-import { altKeys, AndNode, Backoff, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, Slot } from './compile';
+import { altKeys, AndNode, Backoff, CompiledNode, CompiledTopic, LeafNode, Pattern, patternBoundaryKeys, patternTrigramWindows, Slot } from './compile';
 import { FEEDBACK_DOCS, FeedbackIndex, MIN_FEEDBACK_DOCS } from './feedback';
 import type { CollectionStats } from './stats';
 import { BACKGROUND, GAP_BEFORE, LIST_AFTER, LIST_BEFORE, NOMINAL, PARENTHESIZED, PUNCT_BEFORE, scanTokens, SENTENCE_START } from './tokenize';
@@ -400,6 +400,8 @@ interface PatternInfo {
   /** Per slot, per spelling: the df key ids of that spelling. */
   slotKeys: number[][][];
   boundaryKeys: number[][];
+  /** patternTrigramWindows, with key ids. */
+  trigrams: { start: number; end: number; keys: number[] }[];
   owner: object | undefined;
   slotIdf: Float64Array;
   /** How often a paper with this word also has the whole phrase, in the collection. */
@@ -460,6 +462,7 @@ function infoOf(p: Pattern): PatternInfo {
     info = {
       slotKeys: p.slots.map((s) => s.alts.map((a) => altKeys(a).map(keyId))),
       boundaryKeys: patternBoundaryKeys(p).map((ks) => ks.map(keyId)),
+      trigrams: patternTrigramWindows(p).map((w) => ({ start: w.start, end: w.end, keys: w.keys.map(keyId) })),
       owner: undefined,
       slotIdf: new Float64Array(n),
       association: new Float64Array(n),
@@ -534,22 +537,38 @@ class Scorer {
     return best;
   }
 
-  /** df of the adjacent pair of slots b and b + 1, in its most frequent spelling. */
-  private pairDf(info: PatternInfo, b: number): number {
+  /** The largest df of some keys (0 for none). */
+  private maxDf(keys: number[]): number {
     let df = 0;
-    for (const k of info.boundaryKeys[b]) df = Math.max(df, this.df(k));
+    for (const k of keys) df = Math.max(df, this.df(k));
     return df;
   }
 
   /**
    * Papers that may write slots [start, end) of a pattern: the df of the rarest slot and, with
-   * pairs, of the rarest adjacent pair (a phrase is at most as common as either).
+   * pairs, of the rarest adjacent pair and trigram window (a phrase is at most as common as any).
    */
   private spanDf(p: Pattern, [start, end]: [number, number], pairs = true): number {
     const info = infoOf(p);
     let df = Infinity;
     for (let i = start; i < end; i++) df = Math.min(df, this.slotDf(info, i));
-    if (pairs) for (let b = start; b < end - 1; b++) df = Math.min(df, this.pairDf(info, b));
+    if (pairs) df = Math.min(df, this.trigramBound(info, start, end, this.pairsDf(info, start, end)));
+    return df;
+  }
+
+  /**
+   * The df of the rarest adjacent pair of slots in [start, end), each pair in its most frequent
+   * spelling (Infinity for one slot).
+   */
+  private pairsDf(info: PatternInfo, start: number, end: number): number {
+    let df = Infinity;
+    for (let b = start; b < end - 1; b++) df = Math.min(df, this.maxDf(info.boundaryKeys[b]));
+    return df;
+  }
+
+  /** `df`, or the df of a rarer trigram window inside slots [start, end). */
+  private trigramBound(info: PatternInfo, start: number, end: number, df: number): number {
+    for (const w of info.trigrams) if (w.start >= start && w.end <= end) df = Math.min(df, this.maxDf(w.keys));
     return df;
   }
 
@@ -605,18 +624,19 @@ class Scorer {
     info.phraseIdf = 0;
     if (n >= 2) {
       // A phrase is at most as common as its rarest word and its rarest adjacent pair.
-      let df = minDf;
-      for (let b = 0; b < n - 1; b++) df = Math.min(df, this.pairDf(info, b));
+      const df = Math.min(minDf, this.pairsDf(info, 0, n));
       info.phraseIdf = this.idfOfDf(df);
       // A sub-phrase ("efficient fine-tuning" of "parameter-efficient fine-tuning") is evidence for
       // the phrase in proportion to how often papers using it use the whole phrase (none when no
-      // paper of the collection uses the whole phrase).
-      if (df > 0 && info.subSpan === undefined) info.subSpan = subSpanOf(p);
+      // paper of the collection uses the whole phrase). How often is bounded by the trigrams too:
+      // by its pairs alone, "reinforcement learning theory" would be as common as "learning theory".
+      const written = this.trigramBound(info, 0, n, df);
+      if (written > 0 && info.subSpan === undefined) info.subSpan = subSpanOf(p);
       const span = info.subSpan;
       if (span) {
         let subDf = Infinity;
         for (const k of span.keys) subDf = Math.min(subDf, this.df(k));
-        span.association = df > 0 ? Math.min(1, df / Math.max(1, subDf)) : 0;
+        span.association = written > 0 ? Math.min(1, written / Math.max(1, subDf)) : 0;
       }
       // A word alone is evidence for the phrase in proportion to how often, in the collection,
       // papers using the word use the phrase ("diffusion" mostly means diffusion models; "collapse"

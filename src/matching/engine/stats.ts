@@ -18,7 +18,7 @@ export interface CollectionStats {
  * with their singulars ("analyses" = "analysis", "minima" = "minimum"), -anced / -enced / -iced forms
  * with their base ("imbalanced" = "imbalance").
  */
-export const ANALYZER_VERSION = 3;
+export const ANALYZER_VERSION = 4;
 
 /**
  * The distinct statistic keys of one paper (title and abstract): stems, and adjacent-stem bigrams
