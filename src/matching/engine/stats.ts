@@ -1,7 +1,7 @@
 import { collectFieldTerms } from './analyze';
 import type { EnginePaper } from './types';
 
-/** Collection statistics the scorer needs: document frequencies of stems and bigrams, and field lengths. */
+/** Collection statistics the scorer needs: document frequencies of stems, bigrams and trigrams, and field lengths. */
 export interface CollectionStats {
   docCount: number;
   avgTitleLength: number;
@@ -16,13 +16,13 @@ export interface CollectionStats {
  * 1: Porter2 stems. 2: Porter2 with derivations kept apart (keepDerivation in tokenize.ts).
  * 3: and -ification nouns with their -ify verbs ("classification" = "classify"), irregular plurals
  * with their singulars ("analyses" = "analysis", "minima" = "minimum"), -anced / -enced / -iced forms
- * with their base ("imbalanced" = "imbalance").
+ * with their base ("imbalanced" = "imbalance"). 4: and trigrams of adjacent stems ("stem1 stem2 stem3").
  */
 export const ANALYZER_VERSION = 4;
 
 /**
- * The distinct statistic keys of one paper (title and abstract): stems, and adjacent-stem bigrams
- * written "stem1 stem2". Persist one df row per key and increment each when a paper is stored.
+ * The distinct statistic keys of one paper (title and abstract): stems, adjacent-stem bigrams
+ * written "stem1 stem2" and trigrams written "stem1 stem2 stem3". Persist one df row per key and increment each when a paper is stored.
  */
 export function documentTerms(paper: EnginePaper): string[] {
   return paperCounts(paper).terms;
