@@ -623,7 +623,9 @@ class Scorer {
     }
     info.phraseIdf = 0;
     if (n >= 2) {
-      // A phrase is at most as common as its rarest word and its rarest adjacent pair.
+      // A phrase is at most as common as its rarest word and its rarest adjacent pair. (Its idf and
+      // its words' associations keep this bound: the trigrams' tighter one lost on the development
+      // set, docs/matching.md, thirteenth round.)
       const df = Math.min(minDf, this.pairsDf(info, 0, n));
       info.phraseIdf = this.idfOfDf(df);
       // A sub-phrase ("efficient fine-tuning" of "parameter-efficient fine-tuning") is evidence for
