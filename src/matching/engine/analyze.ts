@@ -108,6 +108,29 @@ export function analyzeAuthors(authors: string[] | undefined): FieldIndex {
   return indexTokens(all, pos);
 }
 
+/**
+ * Sentences of an abstract that say where to find the paper's code or artefacts rather than what it
+ * is about: any sentence with a link, and a sentence saying that its code or implementation is (or
+ * will be) available or released. A fifth of abstracts say "Our code is available at
+ * https://github.com/…" or the like, and a link's path spells out words
+ * ("…/Awesome-Parameter-Efficient-Fine-Tuning").
+ */
+const AVAILABILITY = [
+  /\bhttps?:\/\/|\bwww\.|\bgithub\.(?:com|io)\b|\bhuggingface\.co\b|\bbit\.ly\//i,
+  /\b(?:code|codes|implementations?)\b[^.!?]{0,80}?\b(?:is|are|will\s+be|has\s+been|have\s+been)\s+(?:made\s+)?(?:publicly\s+|freely\s+|openly\s+)?(?:available|released|open[- ]?sourced)\b/i,
+  /\bwe\s+(?:will\s+|have\s+)?(?:publicly\s+)?(?:release[sd]?|open[- ]?source[sd]?)\s+(?:all\s+|our\s+|the\s+)*(?:source\s+)?(?:code|codes|implementations?)\b/i,
+];
+
+/** The text of an abstract that the analysis reads: without its availability sentences (see AVAILABILITY). */
+export function abstractContent(abstract: string): string {
+  const text = abstract ?? '';
+  if (!AVAILABILITY.some((re) => re.test(text))) return text;
+  return text
+    .split(/(?<=[.!?])\s+/)
+    .filter((sentence) => !AVAILABILITY.some((re) => re.test(sentence)))
+    .join(' ');
+}
+
 export function analyzePaper(paper: EnginePaper): AnalyzedPaper {
   // No enumeration cues in a title: a title that lists topics names what the paper is about
   // ("Pruning, Knowledge Distillation and Quantization: a Survey"), an abstract lists in passing.
@@ -115,7 +138,7 @@ export function analyzePaper(paper: EnginePaper): AnalyzedPaper {
   return {
     id: paper.id,
     title: analyzeField(paper.title, { listCues: false }),
-    abstract: analyzeField(paper.abstract),
+    abstract: analyzeField(abstractContent(paper.abstract)),
     author: analyzeAuthors(paper.authors),
   };
 }

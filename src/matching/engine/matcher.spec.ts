@@ -303,6 +303,19 @@ describe('matching engine', () => {
     expect(ids(run('reinforcement learning theory', [...papers, ...whole]))).toEqual(expect.arrayContaining([...whole, theory[0], theory[1]].map((p) => p.id)));
   });
 
+  it('reads no sentence of an abstract that gives a link or says the code is available', () => {
+    const linked = paper('Sparse adapters', 'We prune adapters. Code is available at https://github.com/lab/parameter-efficient-fine-tuning.');
+    const promised = paper('Pruned transformers', 'We prune attention heads. The source code will be made publicly available.');
+    const released = paper('Merging models', 'We merge models by averaging. We release our code to help future work.');
+    const about = paper('Code models', 'Language models that write code are evaluated on unit tests.');
+    const papers = [...bg, linked, promised, released, about];
+    expect(ids(run('code', papers))).toEqual([about.id]);
+    expect(run('parameter-efficient fine-tuning', papers)).toEqual([]);
+    // Nor do the statistics count it.
+    expect(documentTerms(linked)).not.toContain('github');
+    expect(documentTerms(linked)).toContain('prune');
+  });
+
   it('counts the words of a phrase split between title and abstract as the loosest window', () => {
     // "tensor" and "sketching" are each common alone, so one of them alone is weak evidence.
     const users = [0, 1, 2].map((i) => paper(`Sparse models ${i}`, 'We use tensor sketching to remove weights.'));

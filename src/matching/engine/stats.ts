@@ -1,4 +1,4 @@
-import { collectFieldTerms } from './analyze';
+import { abstractContent, collectFieldTerms } from './analyze';
 import type { EnginePaper } from './types';
 
 /** Collection statistics the scorer needs: document frequencies of stems, bigrams and trigrams, and field lengths. */
@@ -17,8 +17,9 @@ export interface CollectionStats {
  * 3: and -ification nouns with their -ify verbs ("classification" = "classify"), irregular plurals
  * with their singulars ("analyses" = "analysis", "minima" = "minimum"), -anced / -enced / -iced forms
  * with their base ("imbalanced" = "imbalance"). 4: and trigrams of adjacent stems ("stem1 stem2 stem3").
+ * 5: abstracts without their sentences on code availability and links (abstractContent in analyze.ts).
  */
-export const ANALYZER_VERSION = 4;
+export const ANALYZER_VERSION = 5;
 
 /**
  * The distinct statistic keys of one paper (title and abstract): stems, adjacent-stem bigrams
@@ -36,7 +37,7 @@ export function documentTerms(paper: EnginePaper): string[] {
 export function paperCounts(paper: Pick<EnginePaper, 'title' | 'abstract'>): { terms: string[]; title: number; abstract: number } {
   const set = new Set<string>();
   const title = collectFieldTerms(paper.title, set);
-  const abstract = collectFieldTerms(paper.abstract, set);
+  const abstract = collectFieldTerms(abstractContent(paper.abstract), set);
   return { terms: [...set].sort(), title, abstract };
 }
 
