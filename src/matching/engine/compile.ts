@@ -65,8 +65,9 @@ export interface AndNode {
 /**
  * The reading of a phrase as a known term it starts or ends with and the rest. It counts while no
  * paper of the collection writes the phrase in any of its own spellings (`phrase`, the typed one
- * first), with the first of `splits` (longest term first) whose term some paper writes, unless most
- * papers write that term or every word of its rest (the matcher's Scorer.readingHolds). Terms and
+ * first), with the longest term of `splits` (longest first, the start before the end) that some
+ * paper writes, of two as long the one more papers write, unless most papers write that term or
+ * every word of its rest (the matcher's Scorer.readingHolds). Terms and
  * rests are runs of the typed spelling's slots, [start, end); `parts` compiles a split's two
  * concepts on first need: most readings never count, and a concept with its vocabulary and family
  * costs memory.
@@ -522,10 +523,10 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
  * wants ("deep learning optimizers", "diffusion model sampling", "steering language models",
  * "harmful fine-tuning"), so it is also read as that term AND the rest, each a soft phrase of its
  * own anywhere in the paper, as the preposition rule reads "sampling for diffusion models": the
- * longest run of two or more words the phrase starts or ends with (the start first at equal length)
- * that some paper of the collection writes. Whether the phrase is unseen and which term is known
- * depend on the collection, so the matcher decides (Backoff). Not in exclusions, which are decided
- * without statistics (see the matcher's `present`).
+ * longest run of two or more words the phrase starts or ends with that some paper of the collection
+ * writes (of a start and an end as long, the one more papers write). Whether the phrase is unseen
+ * and which term is known depend on the collection, so the matcher decides (Backoff). Not in
+ * exclusions, which are decided without statistics (see the matcher's `present`).
  */
 function termReading(node: TextNode, whole: LeafNode, vocab: Vocabulary, concepts: Concepts): AndNode | undefined {
   const slots = whole.patterns[0].slots;

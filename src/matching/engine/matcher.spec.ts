@@ -186,6 +186,18 @@ describe('matching engine', () => {
     // Every adjacent pair written somewhere ("meta learning optimizers") is not the phrase written.
     const pairs = paper('Learned optimizers', 'Meta learning optimizers from data.');
     expect(ids(run('deep learning optimizers', [...papers, pairs]))).toContain(apart.id);
+    // Of a start and an end as long, both written, the term is the one more papers write.
+    const approximation = [0, 1, 2].map((i) => paper(`Value estimation ${i}`, 'We study function approximation for value estimation.'));
+    const linearFunction = paper('Linear readouts', 'The output is a linear function of the features.');
+    const bandit = paper('Bandit regret', 'Regret bounds with function approximation under linear rewards.');
+    const common = [0, 1, 2, 3, 4, 5].flatMap((i) => [
+      paper(`Linear probes ${i}`, 'Linear regression of prices.'),
+      paper(`Loss design ${i}`, 'A loss function for ranking.'),
+      paper(`Bounds ${i}`, 'An approximation of the posterior.'),
+    ]);
+    const byTerm = run('linear function approximation', [...bg, ...common, ...approximation, linearFunction, bandit]);
+    expect(ids(byTerm)).toEqual([bandit.id]);
+    expect(byTerm[0].why).toBe('phrase "function approximation" in abstract; "linear" in abstract');
     // Once a paper writes the phrase, its own statistics decide: the reading is off.
     const written = paper('Deep learning optimizers compared', 'We compare deep learning optimizers on many tasks.');
     expect(ids(run('deep learning optimizers', [...papers, written]))).toEqual([written.id]);

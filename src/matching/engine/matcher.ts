@@ -593,12 +593,17 @@ class Scorer {
   private split(b: Backoff): number {
     for (const p of b.phrase) if (this.spanDf(p, [0, p.slots.length]) > 0) return -1;
     const typed = b.phrase[0];
+    // The longest term some paper writes; of two as long, the one more papers write.
+    let best = -1;
+    let bestDf = 0;
     for (let i = 0; i < b.splits.length; i++) {
-      const { term, rest } = b.splits[i];
+      const { term } = b.splits[i];
+      if (best >= 0 && term[1] - term[0] < b.splits[best].term[1] - b.splits[best].term[0]) break;
       const df = this.spanDf(typed, term);
-      if (df > 0) return 2 * df <= this.n && 2 * this.spanDf(typed, rest, false) <= this.n ? i : -1;
+      if (df > bestDf) [best, bestDf] = [i, df];
     }
-    return -1;
+    if (best < 0) return -1;
+    return 2 * bestDf <= this.n && 2 * this.spanDf(typed, b.splits[best].rest, false) <= this.n ? best : -1;
   }
 
   private idfOfDf(df: number): number {
