@@ -522,8 +522,8 @@ class Scorer {
   }
 
   /**
-   * df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram.
-   * With altIdf: each spelling's IDF there.
+   * df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram or
+   * trigram (altKeys). With altIdf: each spelling's IDF there.
    */
   private slotDf(info: PatternInfo, slot: number, altIdf?: Float64Array): number {
     let best = 0;
@@ -546,14 +546,14 @@ class Scorer {
 
   /**
    * Papers that may write slots [start, end) of a pattern: the df of the rarest slot and, with
-   * pairs, of the rarest adjacent pair and trigram window (a phrase is at most as common as any).
+   * pairs, of the rarest trigram window (a phrase is at most as common as any; each adjacent pair
+   * has a window, no more common than the pair, see patternTrigramWindows).
    */
   private spanDf(p: Pattern, [start, end]: [number, number], pairs = true): number {
     const info = infoOf(p);
     let df = Infinity;
     for (let i = start; i < end; i++) df = Math.min(df, this.slotDf(info, i));
-    if (pairs) df = Math.min(df, this.trigramBound(info, start, end, this.pairsDf(info, start, end)));
-    return df;
+    return pairs ? this.trigramBound(info, start, end, df) : df;
   }
 
   /**
@@ -616,8 +616,7 @@ class Scorer {
     info.owner = this;
     const n = p.slots.length;
     const { slotIdf, association, bound, order } = info;
-    // df of a slot: of its most frequent spelling; a multi-stem spelling counts as its rarest bigram.
-    // (association holds the slot dfs until they are turned into associations below.)
+    // The df of each slot (slotDf); association holds them until they are turned into associations below.
     let minDf = Infinity;
     const altIdf = info.altIdf;
     for (let i = 0; i < n; i++) {
