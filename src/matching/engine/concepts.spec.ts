@@ -47,6 +47,9 @@ const REVIEWED: Record<string, string[]> = {
   'reward modeling': ['model'],
   'architecture search': ['searching'],
   debiasing: ['debiased'],
+  'traveling salesman': ['travelling'],
+  summarization: ['summarize', 'summarizing'],
+  'climate modeling': ['models'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
   // derivations of the same term.
   'fine-tuning': ['tune', 'tuned', 'tunes'],
@@ -59,6 +62,7 @@ const REVIEWED: Record<string, string[]> = {
   'continual learning': ['learn'],
   'representation learning': ['learned'],
   'model merging': ['merged'],
+  'learning to optimize': ['optimization'],
   tokenization: ['tokenize'],
   'optimization for deep learning': ['optimizing'],
   generalization: ['generalizes', 'generalizing', 'generalize', 'generalizability', 'generalized'],

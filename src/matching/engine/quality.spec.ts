@@ -231,6 +231,22 @@ describe('concept families (soft evidence)', () => {
     const c = buildConcepts([{ concept: ['area'], related: ['in-context', 'over-smoothing', 'chain-of-thought', 'LoRA'] }]);
     expect(c.families[0].related.map((f) => f.text)).toEqual(['chain-of-thought', 'LoRA']);
   });
+
+  // The shipped families (concepts.json), end to end: an alert for the area finds a paper that names
+  // only one of the area's well-known methods (once, in a short abstract), and not one that names
+  // neither.
+  it.each([
+    ['state estimation', 'We assimilate observations with an ensemble Kalman filter.', 'ensemble Kalman filter'],
+    ['optimal control', 'We derive a linear quadratic regulator.', 'linear quadratic regulator'],
+    ['model editing', 'We scale MEMIT to thousands of facts.', 'MEMIT'],
+    ['quantum machine learning', 'We train a parameterized quantum circuit.', 'parameterized quantum circuit'],
+    ['combinatorial optimization', 'We learn heuristics for vehicle routing.', 'vehicle routing'],
+  ])('finds a method of the area for "%s"', (query, abstract, form) => {
+    const method = paper('A new approach', abstract);
+    const result = run(query, [...bg, method, unrelated]);
+    expect(ids(result)).toEqual([method.id]);
+    expect(result[0].why).toContain(`"${form}" in abstract (related to "${query}")`);
+  });
 });
 
 describe('pseudo-relevance feedback', () => {
