@@ -49,7 +49,6 @@ const REVIEWED: Record<string, string[]> = {
   debiasing: ['debiased'],
   'traveling salesman': ['travelling'],
   summarization: ['summarize', 'summarizing'],
-  'climate modeling': ['models'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
   // derivations of the same term.
   'fine-tuning': ['tune', 'tuned', 'tunes'],
