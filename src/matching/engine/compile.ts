@@ -44,6 +44,13 @@ export interface Pattern {
    * for `network pruning`, see headFirstPattern): the typed pattern, whose association its words take.
    */
   headFirst?: Pattern;
+  /**
+   * For the compound spelling of a typed "A of B" ("plasticity loss" for `loss of plasticity`, see
+   * ofCompoundPattern): the typed pattern, whose association its words take, and how many of the
+   * typed slots are A's (the compound's last ones); `nominal` when A ends in a noun of action, which
+   * the paper must write as one ("code generation", not "code generated").
+   */
+  compound?: { typed: Pattern; head: number; nominal: boolean };
 }
 
 export interface LeafNode {
@@ -247,6 +254,29 @@ function headFirstPattern(node: TextNode, slots: Slot[], typed: Pattern): Patter
 }
 
 /**
+ * Compound variant: a typed "A of B" names what English writes as often, and in titles mostly, as
+ * the compound "B A" ("loss of plasticity" / "plasticity loss", "theory of transformers" /
+ * "transformer theory", "robustness of vision-language models" / "vision-language model
+ * robustness", "generation of code" / "code generation"), whose words in the typed order make no
+ * window. Read as a fixed phrase only (adjacent, no punctuation, coordinator or sentence end
+ * inside, and a noun of action written as one: see the matcher's findWindows; "transformers trained
+ * on …" is no "transformer training"). Its words keep the typed phrase's association, as a
+ * head-first spelling's do: a compound's pairs bound how often papers write it loosely ("model
+ * quantization" for "large language model quantization"), and a lone "quantization" is no evidence
+ * for `quantization of large language models`. Only for "of", once, with nothing else joined
+ * ("theory of learning in games" stays as typed).
+ */
+function ofCompoundPattern(text: string, slots: Slot[], typed: Pattern): Pattern | undefined {
+  const parts = text.split(/\s+of\s+/i);
+  if (parts.length !== 2 || parts.some((t) => CONNECTOR.test(` ${t} `))) return undefined;
+  const [a, b] = parts.map(slotsOf);
+  if (a.length === 0 || b.length === 0 || a.length + b.length !== slots.length) return undefined;
+  const last = a[a.length - 1].text.toLowerCase();
+  const nominal = OPERATION_FORM.test(last) && !NOT_AN_OPERATION.test(last);
+  return { slots: [...slots.slice(a.length), ...slots.slice(0, a.length)], primary: false, compound: { typed, head: a.length, nominal } };
+}
+
+/**
  * Concept-family variant: a query text that names a broad area ("parameter-efficient
  * fine-tuning", "network pruning") may be written as any of the area's well-known methods
  * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
@@ -417,8 +447,9 @@ type TextNode = Extract<QueryNode, { kind: 'text' }>;
 
 /**
  * A text as one leaf: its slots (`slots`, when the caller has them already), its vocabulary
- * spellings and, with `related` (by default unless quoted: a quoted phrase asks for those words, and
- * related methods are not those words), the concept family it names.
+ * spellings, unless quoted the compound spelling of an "A of B", and, with `related` (by default
+ * unless quoted: a quoted phrase asks for those words, and related methods are not those words),
+ * the concept family it names.
  */
 function compileLeaf(
   node: TextNode,
@@ -433,6 +464,8 @@ function compileLeaf(
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
   const headFirst = headFirstPattern(node, slots, patterns[0]);
   if (headFirst) patterns.push(headFirst);
+  const ofCompound = !node.quoted && node.field !== 'author' ? ofCompoundPattern(node.text, slots, patterns[0]) : undefined;
+  if (ofCompound) patterns.push(ofCompound);
   let soft: Pattern | undefined;
   const found = node.field !== 'author' ? familiesOf(slots, concepts, vocab) : undefined;
   if (found && related) {

@@ -255,6 +255,28 @@ describe('matching engine', () => {
     expect(sent('value function', 'We bound the function values of smooth objectives.')).toBeUndefined();
   });
 
+  it('reads a typed "A of B" as the compound "B A" too, as a fixed phrase only', () => {
+    const sent = (query: string, abstract: string) => {
+      const p = paper('Faster systems', abstract);
+      return run(query, [...bg, p]).find((m) => m.paperId === p.id);
+    };
+    expect(sent('loss of plasticity', 'We study plasticity loss in vision models.')?.why).toBe('phrase "plasticity loss" in abstract');
+    // The why text names the compound in the query's words.
+    expect(sent('theory of transformers', 'A transformer theory for vision models.')?.why).toBe('phrase "transformers theory" in abstract');
+    // Adjacent, with no stop word, punctuation, coordinator or sentence end between.
+    expect(sent('loss of plasticity', 'We study plasticity in loss landscapes of vision models.')).toBeUndefined();
+    expect(sent('loss of plasticity', 'We study plasticity, loss and vision models.')).toBeUndefined();
+    expect(sent('loss of plasticity', 'We study plasticity and loss in vision models.')).toBeUndefined();
+    expect(sent('loss of plasticity', 'We study plasticity. Loss of vision models is small.')).toBeUndefined();
+    // A head that names an operation is written as a noun of action: "transformers trained" is no
+    // "transformer training".
+    expect(sent('training of transformers', 'We study transformer training for vision models.')?.why).toBe('phrase "transformers training" in abstract');
+    expect(sent('training of transformers', 'We study transformers trained for vision models.')).toBeUndefined();
+    // As written when quoted; and nothing for other prepositions ("rank learning" is no learning to rank).
+    expect(sent('"loss of plasticity"', 'We study plasticity loss in vision models.')).toBeUndefined();
+    expect(sent('learning to rank', 'We study rank learning for vision models.')).toBeUndefined();
+  });
+
   it('reads no window whose first word heads another known term, unless that term is a compound modifier', () => {
     // "continual learning" is a term of its own: "continual learning of pre-trained models" is not
     // continual pre-training. "continual efficient pre-training" is.

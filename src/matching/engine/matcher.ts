@@ -227,13 +227,15 @@ let lastEnd = new Int32Array(8);
  * (occs[0 .. n), each sorted by start), non-overlapping, each worth 1 when adjacent and in order,
  * less with words in between; a window out of order is worth `outOfOrder` times as much (0: it
  * is no evidence). `p` (when given) is the pattern whose windows these are: its followers (see
- * headsOtherTerm, with `index`), and whether it is a head-first spelling (see headFirstBroken).
+ * headsOtherTerm, with `index`), and whether it is a head-first spelling (see headFirstBroken) or a
+ * compound one (adjacent; see compoundBroken).
  * Leaves the windows in winStart / winEnd / winQ / winExact, best first (by q, then by start), and
  * returns how many there are.
  */
 function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint8Array | undefined, p?: Pattern, index?: FieldIndex): number {
   const followers = p?.followers;
   const headFirst = p?.headFirst !== undefined;
+  const compound = p?.compound;
   if (mergeCursor.length < n) {
     mergeCursor = new Int32Array(n);
     lastStart = new Int32Array(n);
@@ -289,6 +291,7 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
     if (!inOrder && outOfOrder <= 0) continue;
     if (headFirst && (gap > HEAD_FIRST_GAP || headFirstBroken(cues, start, end))) continue;
+    if (compound && (gap > 0 || compoundBroken(cues, start, end, compound.nominal))) continue;
     // An adjacent phrase stays in its sentence; a looser window is proximity and may cross.
     if (gap === 0 && crossesSentence(cues, start, end)) continue;
     // A looser window whose first word heads another known term ("continual learning on a
@@ -363,6 +366,18 @@ export const HEAD_FIRST_GAP = 1;
 function headFirstBroken(cues: Uint8Array | undefined, start: number, end: number): boolean {
   if (cues === undefined || (cues[start] & NOMINAL) === 0) return true;
   return cueInside(cues, start, end, SENTENCE_START | PUNCT_BEFORE | LIST_BEFORE);
+}
+
+/**
+ * Whether a compound window (Pattern.compound: "plasticity loss" for `loss of plasticity`) is no
+ * compound: a stop word, punctuation, coordinator or sentence end lies inside ("transformers in
+ * training"), or its head should name an operation and the paper writes it as no noun of action
+ * ("transformers trained on …" for `training of transformers`).
+ */
+function compoundBroken(cues: Uint8Array | undefined, start: number, end: number, nominal: boolean): boolean {
+  if (cues === undefined) return nominal;
+  if (nominal && (cues[end] & NOMINAL) === 0) return true;
+  return cueInside(cues, start, end, SENTENCE_START | GAP_BEFORE | LIST_BEFORE);
 }
 
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
@@ -656,6 +671,13 @@ class Scorer {
         const typed = this.info(p.headFirst);
         association[0] = typed.association[n - 1];
         for (let i = 1; i < n; i++) association[i] = typed.association[i - 1];
+      }
+      // So are a compound spelling's ("plasticity loss" for `loss of plasticity`): B's slots come
+      // first, then A's.
+      if (p.compound) {
+        const typed = this.info(p.compound.typed);
+        const { head } = p.compound;
+        for (let i = 0; i < n; i++) association[i] = typed.association[i < n - head ? head + i : i - (n - head)];
       }
     } else {
       association.fill(1);
