@@ -48,7 +48,6 @@ const REVIEWED: Record<string, string[]> = {
   'architecture search': ['searching'],
   debiasing: ['debiased'],
   'traveling salesman': ['travelling'],
-  summarization: ['summarize', 'summarizing'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
   // derivations of the same term.
   'fine-tuning': ['tune', 'tuned', 'tunes'],
@@ -62,6 +61,7 @@ const REVIEWED: Record<string, string[]> = {
   'representation learning': ['learned'],
   'model merging': ['merged'],
   'learning to optimize': ['optimization'],
+  summarization: ['summarize', 'summarizing'],
   tokenization: ['tokenize'],
   'optimization for deep learning': ['optimizing'],
   generalization: ['generalizes', 'generalizing', 'generalize', 'generalizability', 'generalized'],
