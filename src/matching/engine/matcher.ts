@@ -666,17 +666,12 @@ class Scorer {
       // A head-first spelling's words are as good evidence alone as the typed phrase's: how often
       // the collection writes the words head first says nothing of how often a paper using one of
       // them means the phrase ("pre-trained language model" is common, "language model pre-training"
-      // less so).
-      if (p.headFirst) {
-        const typed = this.info(p.headFirst);
-        association[0] = typed.association[n - 1];
-        for (let i = 1; i < n; i++) association[i] = typed.association[i - 1];
-      }
-      // So are a compound spelling's ("plasticity loss" for `loss of plasticity`): B's slots come
-      // first, then A's.
-      if (p.compound) {
-        const typed = this.info(p.compound.typed);
-        const { head } = p.compound;
+      // less so). So are a compound spelling's ("plasticity loss" for `loss of plasticity`). Both
+      // are the typed slots turned: its last slot first, or B's slots before A's.
+      const turned = p.headFirst ? { typed: p.headFirst, head: n - 1 } : p.compound;
+      if (turned) {
+        const typed = this.info(turned.typed);
+        const { head } = turned;
         for (let i = 0; i < n; i++) association[i] = typed.association[i < n - head ? head + i : i - (n - head)];
       }
     } else {
