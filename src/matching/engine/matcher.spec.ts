@@ -20,6 +20,11 @@ const ids = (ms: { paperId: string }[]) => ms.map((m) => m.paperId);
 
 describe('matching engine', () => {
   const bg = background(40);
+  /** The match of one paper with this abstract among the background papers, if it is sent. */
+  const sent = (query: string, abstract: string) => {
+    const p = paper('Faster systems', abstract);
+    return run(query, [...bg, p]).find((m) => m.paperId === p.id);
+  };
 
   it('ranks a title match above an abstract-only match', () => {
     const inTitle = paper('Guidance for diffusion models', 'We improve sampling quality with a simple change.');
@@ -229,10 +234,6 @@ describe('matching engine', () => {
   });
 
   it('reads a phrase whose head names an operation written head first, as a fixed phrase only', () => {
-    const sent = (query: string, abstract: string) => {
-      const p = paper('Faster systems', abstract);
-      return run(query, [...bg, p]).find((m) => m.paperId === p.id);
-    };
     expect(sent('network pruning', 'We study pruning networks for vision models.')?.why).toBe('phrase "network pruning" written head first in abstract');
     // One word between, as in "fine-tuning large language models"; not two.
     expect(sent('network pruning', 'We study pruning large networks for vision models.')).toBeDefined();
@@ -256,10 +257,6 @@ describe('matching engine', () => {
   });
 
   it('reads a typed "A of B" as the compound "B A" too, as a fixed phrase only', () => {
-    const sent = (query: string, abstract: string) => {
-      const p = paper('Faster systems', abstract);
-      return run(query, [...bg, p]).find((m) => m.paperId === p.id);
-    };
     expect(sent('loss of plasticity', 'We study plasticity loss in vision models.')?.why).toBe('phrase "plasticity loss" in abstract');
     // The why text names the compound in the query's words.
     expect(sent('theory of transformers', 'A transformer theory for vision models.')?.why).toBe('phrase "transformers theory" in abstract');
