@@ -48,6 +48,8 @@ const REVIEWED: Record<string, string[]> = {
   'architecture search': ['searching'],
   debiasing: ['debiased'],
   'traveling salesman': ['travelling'],
+  'solving PDEs': ['solve'],
+  'causal language modeling': ['models'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
   // derivations of the same term.
   'fine-tuning': ['tune', 'tuned', 'tunes'],
