@@ -75,13 +75,14 @@ export interface AndNode {
  * first), with the longest term of `splits` (longest first, the start before the end) that some
  * paper writes, of two as long the one more papers write, unless most papers write that term or
  * every word of its rest (the matcher's Scorer.readingHolds). Terms and
- * rests are runs of the typed spelling's slots, [start, end); `parts` compiles a split's two
+ * rests are runs of the typed spelling's slots, [start, end); a term that is one abbreviation has
+ * its spellings in `spelled` ("LLM" is written when "large language models" is); `parts` compiles a split's two
  * concepts on first need: most readings never count, and a concept with its vocabulary and family
  * costs memory.
  */
 export interface Backoff {
   phrase: Pattern[];
-  splits: { term: [number, number]; rest: [number, number] }[];
+  splits: { term: [number, number]; rest: [number, number]; spelled?: Pattern }[];
   parts: (split: number) => CompiledNode[];
 }
 export interface OrNode {
@@ -503,6 +504,31 @@ function wordCount(slots: Slot[]): number {
 }
 
 /**
+ * wordCount, with a one-word slot that a vocabulary group spells out ("LLM": "large language model")
+ * counted as its longest spelling's words.
+ */
+function spelledWordCount(slots: Slot[], vocab: Vocabulary): number {
+  let n = 0;
+  for (const s of slots) n += Math.max(s.alts[0].length, ...(spelledOut(s, vocab)?.alts.map((a) => a.length) ?? []));
+  return n;
+}
+
+/** A one-word slot with the spellings of its vocabulary groups (itself first), when it has any of more words. */
+function spelledOut(slot: Slot, vocab: Vocabulary): Slot | undefined {
+  if (slot.alts[0].length !== 1) return undefined;
+  const forms = groupsOf(vocab, slot.alts[0]).flatMap((g) => vocab.groups[g]);
+  if (!forms.some((f) => f.stems.length > 1)) return undefined;
+  const alts = [slot.alts[0]];
+  const altText = [slot.altText[0]];
+  for (const f of forms) {
+    if (alts.some((a) => a.join(' ') === f.stems.join(' '))) continue;
+    alts.push(f.stems);
+    altText.push(f.text);
+  }
+  return { alts, altText, text: slot.text };
+}
+
+/**
  * The terms a plain-word query joins with prepositions, when one of them at least has two or more
  * words ("reasoning in large language models", or a hyphenated compound: "self-training with
  * pseudo-labels"); undefined otherwise: single words joined by a
@@ -557,21 +583,29 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
  * "harmful fine-tuning"), so it is also read as that term AND the rest, each a soft phrase of its
  * own anywhere in the paper, as the preposition rule reads "sampling for diffusion models": the
  * longest run of two or more words the phrase starts or ends with that some paper of the collection
- * writes (of a start and an end as long, the one more papers write). Whether the phrase is unseen
- * and which term is known depend on the collection, so the matcher decides (Backoff). Not in
- * exclusions, which are decided without statistics (see the matcher's `present`).
+ * writes (of a start and an end as long, the one more papers write). An abbreviation counts as the
+ * words it stands for: `LLM compression` is read as `large language model compression` is (see
+ * spelledWordCount). Whether the phrase is unseen and which term is known depend on the collection,
+ * so the matcher decides (Backoff). Not in exclusions, which are decided without statistics (see the
+ * matcher's `present`).
  */
 function termReading(node: TextNode, whole: LeafNode, vocab: Vocabulary, concepts: Concepts): AndNode | undefined {
   const slots = whole.patterns[0].slots;
   const n = slots.length;
-  if (n < 2 || wordCount(slots) < 3) return undefined;
+  // An abbreviation counts as the words it stands for ("LLM compression" is "large language model
+  // compression"), unless the text names a concept family: then it is a known term of its own.
+  const named = whole.patterns.some((p) => p.weight !== undefined);
+  const words = (run: Slot[]) => (named ? wordCount(run) : spelledWordCount(run, vocab));
+  if (n < 2 || words(slots) < 3) return undefined;
   const splits: Backoff['splits'] = [];
   for (let k = n - 1; k >= 1; k--) {
     for (const [term, rest] of [
       [[0, k], [k, n]],
       [[n - k, n], [0, n - k]],
     ] as [number, number][][]) {
-      if (wordCount(slots.slice(...term)) >= 2) splits.push({ term, rest });
+      if (words(slots.slice(...term)) < 2) continue;
+      const abbreviation = !named && term[1] - term[0] === 1 ? spelledOut(slots[term[0]], vocab) : undefined;
+      splits.push(abbreviation ? { term, rest, spelled: { slots: [abbreviation], primary: false } } : { term, rest });
     }
   }
   const leafOf = (run: Slot[]) => compileLeaf({ ...node, text: run.map((s) => s.text).join(' ') }, vocab, concepts, { slots: run });

@@ -203,6 +203,14 @@ describe('matching engine', () => {
     const byTerm = run('linear function approximation', [...bg, ...common, ...approximation, linearFunction, bandit]);
     expect(ids(byTerm)).toEqual([bandit.id]);
     expect(byTerm[0].why).toBe('phrase "function approximation" in abstract; "linear" in abstract');
+    // An abbreviation counts as the words it stands for: `LLM compression` is read as
+    // `large language model compression` is, as "LLM" AND "compression".
+    const compressed = paper('Smaller large language models', 'Weights are pruned and quantized; the compression keeps accuracy.');
+    const llmOnly = paper('Large language models for chemistry', 'Large language models predict molecular properties.');
+    const compressionOnly = paper('Image codecs', 'Learned compression of images.');
+    for (const query of ['LLM compression', 'large language model compression']) {
+      expect(ids(run(query, [...bg, compressed, llmOnly, compressionOnly]))).toEqual([compressed.id]);
+    }
     // Once a paper writes the phrase, its own statistics decide: the reading is off.
     const written = paper('Deep learning optimizers compared', 'We compare deep learning optimizers on many tasks.');
     expect(ids(run('deep learning optimizers', [...papers, written]))).toEqual([written.id]);

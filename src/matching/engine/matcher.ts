@@ -612,9 +612,9 @@ class Scorer {
     let best = -1;
     let bestDf = 0;
     for (let i = 0; i < b.splits.length; i++) {
-      const { term } = b.splits[i];
+      const { term, spelled } = b.splits[i];
       if (best >= 0 && term[1] - term[0] < b.splits[best].term[1] - b.splits[best].term[0]) break;
-      const df = this.spanDf(typed, term);
+      const df = spelled ? this.spanDf(spelled, [0, 1]) : this.spanDf(typed, term);
       if (df > bestDf) [best, bestDf] = [i, df];
     }
     if (best < 0) return -1;
