@@ -67,6 +67,8 @@ const REVIEWED: Record<string, string[]> = {
   tokenization: ['tokenize'],
   'optimization for deep learning': ['optimizing'],
   generalization: ['generalizes', 'generalizing', 'generalize', 'generalizability', 'generalized'],
+  robustness: ['robust', 'robustly'],
+  'model robustness': ['robust'],
   normalization: ['normalized'],
   memorization: ['memorize', 'memorized'],
   robotics: ['robot'],
