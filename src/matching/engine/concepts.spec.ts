@@ -68,6 +68,7 @@ const REVIEWED: Record<string, string[]> = {
   'optimization for deep learning': ['optimizing'],
   generalization: ['generalizes', 'generalizing', 'generalize', 'generalizability', 'generalized'],
   robustness: ['robust', 'robustly'],
+  theory: ['theories'],
   'model robustness': ['robust'],
   normalization: ['normalized'],
   memorization: ['memorize', 'memorized'],
