@@ -76,9 +76,9 @@ export interface AndNode {
  * paper writes, of two as long the one more papers write, unless most papers write that term or
  * every word of its rest (the matcher's Scorer.readingHolds). Terms and
  * rests are runs of the typed spelling's slots, [start, end); a term that is one abbreviation has
- * its spellings in `spelled` ("LLM" is written when "large language models" is); `parts` compiles a split's two
- * concepts on first need: most readings never count, and a concept with its vocabulary and family
- * costs memory.
+ * its spellings in `spelled` ("LLM" is written when "large language models" is); `parts` compiles
+ * a split's two concepts on first need: most readings never count, and a concept with its
+ * vocabulary and family costs memory.
  */
 export interface Backoff {
   phrase: Pattern[];
@@ -504,16 +504,9 @@ function wordCount(slots: Slot[]): number {
 }
 
 /**
- * wordCount, with a one-word slot that a vocabulary group spells out ("LLM": "large language model")
- * counted as its longest spelling's words.
+ * A one-word slot with the spellings of its vocabulary groups (itself first), when one of them has
+ * more words ("LLM": "large language model"); undefined otherwise.
  */
-function spelledWordCount(slots: Slot[], vocab: Vocabulary): number {
-  let n = 0;
-  for (const s of slots) n += Math.max(s.alts[0].length, ...(spelledOut(s, vocab)?.alts.map((a) => a.length) ?? []));
-  return n;
-}
-
-/** A one-word slot with the spellings of its vocabulary groups (itself first), when it has any of more words. */
 function spelledOut(slot: Slot, vocab: Vocabulary): Slot | undefined {
   if (slot.alts[0].length !== 1) return undefined;
   const forms = groupsOf(vocab, slot.alts[0]).flatMap((g) => vocab.groups[g]);
@@ -584,27 +577,31 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
  * own anywhere in the paper, as the preposition rule reads "sampling for diffusion models": the
  * longest run of two or more words the phrase starts or ends with that some paper of the collection
  * writes (of a start and an end as long, the one more papers write). An abbreviation counts as the
- * words it stands for: `LLM compression` is read as `large language model compression` is (see
- * spelledWordCount). Whether the phrase is unseen and which term is known depend on the collection,
- * so the matcher decides (Backoff). Not in exclusions, which are decided without statistics (see the
- * matcher's `present`).
+ * words it stands for (spelledOut), and as a term it is written when any of its spellings is:
+ * `LLM compression` is read as `large language model compression` is. Not when the text names a
+ * concept family: `explainable AI` is a known term, no "AI" AND "explainable". Whether the phrase is
+ * unseen and which term is known depend on the collection, so the matcher decides (Backoff). Not in
+ * exclusions, which are decided without statistics (see the matcher's `present`).
  */
 function termReading(node: TextNode, whole: LeafNode, vocab: Vocabulary, concepts: Concepts): AndNode | undefined {
   const slots = whole.patterns[0].slots;
   const n = slots.length;
-  // An abbreviation counts as the words it stands for ("LLM compression" is "large language model
-  // compression"), unless the text names a concept family: then it is a known term of its own.
   const named = whole.patterns.some((p) => p.weight !== undefined);
-  const words = (run: Slot[]) => (named ? wordCount(run) : spelledWordCount(run, vocab));
-  if (n < 2 || words(slots) < 3) return undefined;
+  const spelled = slots.map((s) => (named ? undefined : spelledOut(s, vocab)));
+  const words = ([start, end]: [number, number]) => {
+    let count = 0;
+    for (let i = start; i < end; i++) count += Math.max(slots[i].alts[0].length, ...(spelled[i]?.alts.map((a) => a.length) ?? []));
+    return count;
+  };
+  if (n < 2 || words([0, n]) < 3) return undefined;
   const splits: Backoff['splits'] = [];
   for (let k = n - 1; k >= 1; k--) {
     for (const [term, rest] of [
       [[0, k], [k, n]],
       [[n - k, n], [0, n - k]],
     ] as [number, number][][]) {
-      if (words(slots.slice(...term)) < 2) continue;
-      const abbreviation = !named && term[1] - term[0] === 1 ? spelledOut(slots[term[0]], vocab) : undefined;
+      if (words(term) < 2) continue;
+      const abbreviation = term[1] - term[0] === 1 ? spelled[term[0]] : undefined;
       splits.push(abbreviation ? { term, rest, spelled: { slots: [abbreviation], primary: false } } : { term, rest });
     }
   }
