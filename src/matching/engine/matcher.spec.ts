@@ -211,6 +211,10 @@ describe('matching engine', () => {
     for (const query of ['LLM compression', 'large language model compression']) {
       expect(ids(run(query, [...bg, compressed, llmOnly, compressionOnly]))).toEqual([compressed.id]);
     }
+    // Not when the text names a concept family: `explainable AI` is a known term, no "AI" AND "explainable".
+    const explained = paper('Chatbots', 'AI models answer questions; every answer is explainable to auditors.');
+    expect(run('explainable AI', [...bg, explained])).toEqual([]);
+    expect(ids(run('AI explainability', [...bg, explained]))).toEqual([explained.id]);
     // Once a paper writes the phrase, its own statistics decide: the reading is off.
     const written = paper('Deep learning optimizers compared', 'We compare deep learning optimizers on many tasks.');
     expect(ids(run('deep learning optimizers', [...papers, written]))).toEqual([written.id]);
