@@ -50,6 +50,7 @@ const REVIEWED: Record<string, string[]> = {
   'traveling salesman': ['travelling'],
   'solving PDEs': ['solve'],
   'causal language modeling': ['models'],
+  'early exit': ['exiting'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
   // derivations of the same term.
   'fine-tuning': ['tune', 'tuned', 'tunes'],
