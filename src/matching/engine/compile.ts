@@ -154,6 +154,26 @@ function containsSub(form: string[], sub: string[]): boolean {
 }
 
 /**
+ * `first`, then the forms of the vocabulary groups `groups` and the one-word forms of the groups
+ * `abbreviationsOnly` (each list in group order), each spelling once.
+ */
+function groupSpellings(first: VocabForm, vocab: Vocabulary, groups: number[], abbreviationsOnly: number[] = []): VocabForm[] {
+  const forms = [first];
+  const seen = new Set([first.stems.join(' ')]);
+  const add = (f: VocabForm) => {
+    const key = f.stems.join(' ');
+    if (!seen.has(key)) {
+      seen.add(key);
+      forms.push(f);
+    }
+  };
+  const byGroup = (x: number, y: number) => x - y;
+  for (const g of groups.sort(byGroup)) vocab.groups[g].forEach(add);
+  for (const g of abbreviationsOnly.sort(byGroup)) vocab.groups[g].filter((f) => f.stems.length === 1).forEach(add);
+  return forms;
+}
+
+/**
  * Vocabulary variants: a run of slots that spells a vocabulary form may be written as any form of
  * its group ("reinforcement learning" ↔ "RL"); a run of two or more stems inside a longer form may
  * also be written as that form's group ("preference optimization" ⊂ "direct preference
@@ -183,21 +203,10 @@ function vocabularyPatterns(slots: Slot[], vocab: Vocabulary): Pattern[] {
         }
       }
       if (same.size === 0 && narrower.size === 0) continue;
-      const forms: VocabForm[] = [{ stems: sub, text: slots.slice(a, b + 1).map((s) => s.text).join(' ') }];
-      const seen = new Set([sub.join(' ')]);
-      const add = (f: VocabForm) => {
-        const key = f.stems.join(' ');
-        if (!seen.has(key)) {
-          seen.add(key);
-          forms.push(f);
-        }
-      };
-      for (const g of [...same].sort((x, y) => x - y)) vocab.groups[g].forEach(add);
+      const typed = { stems: sub, text: slots.slice(a, b + 1).map((s) => s.text).join(' ') };
       // Of a narrower concept only its one-word abbreviations: its longer spellings already contain
       // the query's words or one of their abbreviations.
-      for (const g of [...narrower].sort((x, y) => x - y)) {
-        vocab.groups[g].filter((f) => f.stems.length === 1).forEach(add);
-      }
+      const forms = groupSpellings(typed, vocab, [...same], [...narrower]);
       ranges.push({ from: a, to: b, forms, text: forms[0].text });
     }
   }
@@ -509,16 +518,9 @@ function wordCount(slots: Slot[]): number {
  */
 function spelledOut(slot: Slot, vocab: Vocabulary): Slot | undefined {
   if (slot.alts[0].length !== 1) return undefined;
-  const forms = groupsOf(vocab, slot.alts[0]).flatMap((g) => vocab.groups[g]);
+  const forms = groupSpellings({ stems: slot.alts[0], text: slot.altText[0] }, vocab, groupsOf(vocab, slot.alts[0]));
   if (!forms.some((f) => f.stems.length > 1)) return undefined;
-  const alts = [slot.alts[0]];
-  const altText = [slot.altText[0]];
-  for (const f of forms) {
-    if (alts.some((a) => a.join(' ') === f.stems.join(' '))) continue;
-    alts.push(f.stems);
-    altText.push(f.text);
-  }
-  return { alts, altText, text: slot.text };
+  return { alts: forms.map((f) => f.stems), altText: forms.map((f) => f.text), text: slot.text };
 }
 
 /**

@@ -339,8 +339,8 @@ describe('matching engine', () => {
     const theory = [0, 1].map((i) => paper(`Deep learning theory ${i}`, 'A learning theory of wide networks.'));
     const games = [0, 1, 2, 3].map((i) => paper(`Auctions ${i}`, 'Game theory of markets.'));
     const papers = [...bg, ...rl, ...theory, ...games];
-    const sent = ids(run('reinforcement learning theory', papers));
-    for (const p of theory) expect(sent).not.toContain(p.id);
+    const sends = ids(run('reinforcement learning theory', papers));
+    for (const p of theory) expect(sends).not.toContain(p.id);
     // Once papers write the whole phrase, its sub-phrase is evidence again, as often as it goes with the whole.
     const whole = [0, 1].map((i) => paper(`Regret bounds ${i}`, 'Reinforcement learning theory gives regret bounds for exploration.'));
     expect(ids(run('reinforcement learning theory', [...papers, ...whole]))).toEqual(expect.arrayContaining([...whole, theory[0], theory[1]].map((p) => p.id)));
