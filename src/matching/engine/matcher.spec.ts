@@ -73,6 +73,10 @@ describe('matching engine', () => {
     const result = run('test-time adaptation', [...bg, a, b, c]);
     expect(ids(result).sort()).toEqual([a.id, b.id, c.id].sort());
     expect(ids(run('test time adaptations', [...bg, a, b]))).toEqual(expect.arrayContaining([a.id, b.id]));
+    // An adjective's comparative is an inflection too.
+    const smaller = paper('Specializing smaller language models towards reasoning', 'We distill.');
+    const small = paper('Small language models can reason', 'We distill.');
+    expect(ids(run('small language models', [...bg, smaller, small])).sort()).toEqual([smaller.id, small.id].sort());
   });
 
   it('matches fine-tuning, finetuning and fine tuning', () => {

@@ -18,8 +18,9 @@ export interface CollectionStats {
  * with their singulars ("analyses" = "analysis", "minima" = "minimum"), -anced / -enced / -iced forms
  * with their base ("imbalanced" = "imbalance"). 4: and trigrams of adjacent stems ("stem1 stem2 stem3").
  * 5: abstracts without their sentences on code availability and links (abstractContent in analyze.ts).
+ * 6: comparative and superlative adjectives with their base ("smaller" = "small", adjectiveBase).
  */
-export const ANALYZER_VERSION = 5;
+export const ANALYZER_VERSION = 6;
 
 /**
  * The distinct statistic keys of one paper (title and abstract): stems, adjacent-stem bigrams

@@ -39,6 +39,34 @@ describe('tokenize', () => {
     expect(stemWord('constructor')).toBe('constructor');
   });
 
+  it('brings comparative and superlative adjectives to their base (WordNet\'s morphology)', () => {
+    for (const [form, base] of [
+      ['smaller', 'small'],
+      ['smallest', 'small'],
+      ['larger', 'large'],
+      ['bigger', 'big'],
+      ['easier', 'easy'],
+      ['deeper', 'deep'],
+      ['wider', 'wide'],
+      ['sparser', 'sparse'],
+      ['fewer', 'few'],
+    ]) {
+      expect([form, stemWord(form)]).toEqual([form, stemWord(base)]);
+    }
+    // Not a noun or verb that ends like one, a suppletive form, or a preposition's comparative.
+    for (const [word, other] of [
+      ['layer', 'lay'],
+      ['number', 'numb'],
+      ['owner', 'own'],
+      ['lower', 'low'],
+      ['better', 'good'],
+      ['outer', 'out'],
+      ['transformer', 'transform'],
+    ]) {
+      expect([word, stemWord(word)]).not.toEqual([word, stemWord(other)]);
+    }
+  });
+
   it('keeps inflections together but not the derivations Porter2 merges into another word', () => {
     const same = (words: string[]) => new Set(words.map(stemWord)).size;
     // Inflections still meet.

@@ -1,5 +1,9 @@
 import porter2 = require('wink-porter2-stemmer');
 import nounExceptions = require('wink-lexicon/src/wn-noun-exceptions.js');
+import wordNetIndex = require('wink-lexicon/src/wn-words.js');
+import wordNetSenses = require('wink-lexicon/src/wn-word-senses.js');
+import partsOfSpeech = require('wink-lexicon/src/lexicon.js');
+import lemmatize = require('wink-lemmatizer');
 
 /**
  * Text → content tokens. Stop words are dropped and do not take a position, so
@@ -31,6 +35,34 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
  * "curricula" / "curriculum". Porter2 only removes regular endings, so these never met.
  */
 const IRREGULAR_NOUNS: ReadonlyMap<string, string> = new Map(Object.entries(nounExceptions));
+
+/**
+ * A comparative or superlative adjective brought to its base ("smaller" → "small", "larger" →
+ * "large", "bigger" → "big", "easier" → "easy", "sparsest" → "sparse"), so that `small language
+ * models` finds "smaller language models" and `deep networks` "deeper networks": Porter2 stems
+ * only the inflections of nouns and verbs. The base is WordNet's, through its morphology (Morphy,
+ * as the wink-lemmatizer package implements it: the exception list, then -er / -est taken off, with
+ * or without an e, when what is left is a WordNet adjective). Not when WordNet has the word as a
+ * noun or a verb ("layer" is no more "lay" than "number" is "numb", "owner" "own", "lower" "low"),
+ * not for a suppletive form ("better" / "good": the words share no stem to meet on), and not when
+ * the base is mostly a preposition ("outer" / "out", "nearest" / "near").
+ */
+export function adjectiveBase(word: string): string {
+  if (!/(?:er|est)$/.test(word) || nounOrVerbInWordNet(word)) return word;
+  const base = lemmatize.adjective(word);
+  if (base === word || !word.startsWith(base.slice(0, -1))) return word;
+  const tags = partsOfSpeech[base];
+  return Array.isArray(tags) && tags.includes('IN') ? word : base;
+}
+
+/**
+ * Whether WordNet has the word as a noun or a verb: its senses' lexicographer files 3–43 (0 and 1
+ * are adjectives, 2 adverbs, 44 participial adjectives).
+ */
+function nounOrVerbInWordNet(word: string): boolean {
+  const entry = wordNetIndex[word];
+  return typeof entry === 'number' && wordNetSenses[entry].some((file) => file >= 3 && file <= 43);
+}
 
 const stemCache = new Map<string, string>();
 
@@ -95,8 +127,9 @@ export function keepDerivation(word: string, stem: string): string {
 }
 
 /**
- * Porter2 stem (see keepDerivation), with an irregular plural brought to its singular, an -anced /
- * -enced / -iced form to its base, and British -isation/-iser/-our spellings to American ones first.
+ * Porter2 stem (see keepDerivation), with an irregular plural brought to its singular, a comparative
+ * or superlative adjective to its base (adjectiveBase), an -anced / -enced / -iced form to its base,
+ * and British -isation/-iser/-our spellings to American ones first.
  */
 export function stemWord(word: string): string {
   let s = stemCache.get(word);
@@ -107,7 +140,7 @@ export function stemWord(word: string): string {
     // Plural of an abbreviation ("llms", "cnns"): Porter2 keeps the s when no vowel precedes it.
     s = word.slice(0, -1);
   } else {
-    const american = (IRREGULAR_NOUNS.get(word) ?? word)
+    const american = (IRREGULAR_NOUNS.get(word) ?? adjectiveBase(word))
       // Porter2 takes -ance, -ence and -ice off the base word but not off its -ed / -ing form
       // ("imbalance" → "imbal", "imbalanced" → "imbalanc"): the form is stemmed as its base.
       .replace(/((?:an|en|i)c)(?:ed|ing)$/, '$1e')
