@@ -51,6 +51,7 @@ const REVIEWED: Record<string, string[]> = {
   'solving PDEs': ['solve'],
   'causal language modeling': ['models'],
   'early exit': ['exiting'],
+  'trustworthy ML': ['trustworthiness'],
   // Names of an area (evidence for its other names since the seventh round): inflections and
   // derivations of the same term.
   'fine-tuning': ['tune', 'tuned', 'tunes'],
