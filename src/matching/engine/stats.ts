@@ -19,8 +19,9 @@ export interface CollectionStats {
  * with their base ("imbalanced" = "imbalance"). 4: and trigrams of adjacent stems ("stem1 stem2 stem3").
  * 5: abstracts without their sentences on code availability and links (abstractContent in analyze.ts).
  * 6: comparative and superlative adjectives with their base ("smaller" = "small", adjectiveBase).
+ * 7: -ller agent nouns apart from their verb ("controller" from "control", keepDerivation).
  */
-export const ANALYZER_VERSION = 6;
+export const ANALYZER_VERSION = 7;
 
 /**
  * The distinct statistic keys of one paper (title and abstract): stems, adjacent-stem bigrams

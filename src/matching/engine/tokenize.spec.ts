@@ -75,6 +75,8 @@ describe('tokenize', () => {
     expect(same(['transformer', 'transformers'])).toBe(1);
     expect(same(['consider', 'considers', 'considered', 'considering'])).toBe(1);
     expect(same(['operator', 'operators'])).toBe(1);
+    expect(same(['controller', 'controllers'])).toBe(1);
+    expect(same(['modeler', 'modeller', 'modelers'])).toBe(1);
     expect(same(['generative', 'generatively'])).toBe(1);
     expect(same(['transform', 'transformed', 'transforming', 'transformation'])).toBe(1);
     // An -ification noun meets its -ify verb, which Porter2 leaves apart.
@@ -93,6 +95,8 @@ describe('tokenize', () => {
       ['operator', 'operation'],
       ['encoder', 'encoding'],
       ['generator', 'generation'],
+      ['controller', 'controlled'],
+      ['modeller', 'model'],
       ['discriminator', 'discriminative'],
       ['contrastive', 'contrast'],
       ['generative', 'generation'],

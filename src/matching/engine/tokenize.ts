@@ -106,7 +106,8 @@ export function normalizeText(text: string): string {
  *   "optimal" (an agent noun in -izer keeps its own stem: "optimizer");
  * - agent nouns from their action: "transformer" from "transformation", "adapter" from
  *   "adaptation", "operator" from "operation", "encoder" from "encoding", "generator" from
- *   "generation" (verbs in -er keep their inflections together: "consider", "considered");
+ *   "generation", "controller" from "control" (verbs in -er keep their inflections together:
+ *   "consider", "considered");
  * - -ive adjectives from their noun or verb: "contrastive" from "contrast", "generative" from
  *   "generation", "objective" from "object", "positive" from "position".
  * One merge it misses is made: an -ification noun meets its -ify verb ("classification" and
@@ -120,6 +121,8 @@ export function keepDerivation(word: string, stem: string): string {
   if (/^izers?$/.test(tail)) return `${stem}izer`;
   if (tail.startsWith('iz')) return `${stem}iz`;
   if (/^er(s|ed|ing)?$/.test(tail)) return `${stem}er`;
+  // Porter2 also takes the doubled l of -ller off ("controller" → "control", "modeller" → "model").
+  if (stem.endsWith('l') && /^lers?$/.test(tail)) return `${stem}er`;
   if (/^(at)?ors?$/.test(tail)) return stem + (tail.startsWith('at') ? 'ator' : 'or');
   if (/^(at|it)?ive/.test(tail)) return `${stem}iv`;
   if (stem.endsWith('if') && /^ications?$/.test(tail)) return `${stem}i`;
