@@ -32,7 +32,8 @@ describe('TokensService', () => {
     );
     fc.assert(
       fc.property(fc.nat({ max: base.length - 1 }), fc.string({ maxLength: 8 }), (cut, extra) => {
-        fc.pre(extra !== '' || cut < base.length);
+        // Not the token itself: cutting its last character and appending that same one gives it back.
+        fc.pre(base.slice(0, cut) + extra !== base);
         expect(tokens.verify('unsubscribe', base.slice(0, cut) + extra)).toBeNull();
         if (extra) expect(tokens.verify('unsubscribe', base + extra)).toBeNull();
       }),
