@@ -14,7 +14,7 @@ declare module 'wink-lexicon/src/wn-word-senses.js' {
   const senses: number[][];
   export = senses;
 }
-// The part-of-speech tags (Penn Treebank) each word of wink's lexicon can take, most frequent first.
+// The part-of-speech tags (Penn Treebank) each word of wink's lexicon can take.
 declare module 'wink-lexicon/src/lexicon.js' {
   const tags: Record<string, string[] | undefined>;
   export = tags;
