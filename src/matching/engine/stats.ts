@@ -20,8 +20,9 @@ export interface CollectionStats {
  * 5: abstracts without their sentences on code availability and links (abstractContent in analyze.ts).
  * 6: comparative and superlative adjectives with their base ("smaller" = "small", adjectiveBase).
  * 7: -ller agent nouns apart from their verb ("controller" from "control", keepDerivation).
+ * 8: -alize words apart from their base ("initialization" from "initial", keepDerivation).
  */
-export const ANALYZER_VERSION = 7;
+export const ANALYZER_VERSION = 8;
 
 /**
  * The distinct statistic keys of one paper (title and abstract): stems, adjacent-stem bigrams

@@ -75,6 +75,8 @@ describe('tokenize', () => {
     // Inflections still meet.
     expect(same(['tokenization', 'tokenizations'])).toBe(1);
     expect(same(['tokenize', 'tokenized', 'tokenizing', 'tokenization'])).toBe(1);
+    expect(same(['initialize', 'initialized', 'initialization', 'initializations'])).toBe(1);
+    expect(same(['personalized', 'personalization'])).toBe(1);
     expect(same(['transformer', 'transformers'])).toBe(1);
     expect(same(['consider', 'considers', 'considered', 'considering'])).toBe(1);
     expect(same(['operator', 'operators'])).toBe(1);
@@ -94,6 +96,9 @@ describe('tokenize', () => {
         ['localization', 'local'],
         ['optimization', 'optimal'],
         ['optimizer', 'optimization'],
+        ['initialization', 'initial'],
+        ['initialized', 'initiated'],
+        ['personalization', 'person'],
         ['transformer', 'transformation'],
         ['adapter', 'adaptation'],
         ['operator', 'operation'],

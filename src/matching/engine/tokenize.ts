@@ -103,7 +103,8 @@ export function normalizeText(text: string): string {
  * inflections still meet but these derivations no longer do:
  * - -ize and its derivations from their base: "tokenization", "tokenizer", "tokenized" stay apart
  *   from "token"; "generalization" from "general", "localization" from "local", "optimization" from
- *   "optimal" (an agent noun in -izer keeps its own stem: "optimizer");
+ *   "optimal", "initialization" from "initial" and "initiate", "personalization" from "person"
+ *   (an agent noun in -izer keeps its own stem: "optimizer");
  * - agent nouns from their action: "transformer" from "transformation", "adapter" from
  *   "adaptation", "operator" from "operation", "encoder" from "encoding", "generator" from
  *   "generation", "controller" from "control" (verbs in -er keep their inflections together:
@@ -118,8 +119,11 @@ export function normalizeText(text: string): string {
 export function keepDerivation(word: string, stem: string): string {
   if (!word.startsWith(stem)) return stem;
   const tail = word.slice(stem.length);
-  if (/^izers?$/.test(tail)) return `${stem}izer`;
-  if (tail.startsWith('iz')) return `${stem}iz`;
+  // Where the base ends in -al, Porter2 may take that off too ("initialization" → "initi", as
+  // "initial"; "personalization" → "person").
+  const al = tail.startsWith('aliz') ? 'al' : '';
+  if (/^(al)?izers?$/.test(tail)) return `${stem}${al}izer`;
+  if (tail.startsWith(`${al}iz`)) return `${stem}${al}iz`;
   if (/^er(s|ed|ing)?$/.test(tail)) return `${stem}er`;
   // Porter2 also takes the doubled l of -ller off ("controller" → "control", "modeller" → "model").
   if (stem.endsWith('l') && /^lers?$/.test(tail)) return `${stem}er`;
