@@ -70,6 +70,8 @@ const REVIEWED: Record<string, string[]> = {
   'optimization for deep learning': ['optimizing'],
   generalization: ['generalizes', 'generalizing', 'generalize', 'generalizability', 'generalized'],
   robustness: ['robust', 'robustly'],
+  personalization: ['personalized'],
+  exploration: ['explore', 'exploring', 'explored', 'explores'],
   theory: ['theories'],
   'model robustness': ['robust'],
   normalization: ['normalized'],
