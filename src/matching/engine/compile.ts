@@ -588,6 +588,8 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
 function termReading(node: TextNode, whole: LeafNode, vocab: Vocabulary, concepts: Concepts): AndNode | undefined {
   const slots = whole.patterns[0].slots;
   const n = slots.length;
+  // A one-slot text has no term and rest to split into: decided before its slot is spelled out.
+  if (n < 2) return undefined;
   const named = whole.patterns.some((p) => p.weight !== undefined);
   const spelled = slots.map((s) => (named ? undefined : spelledOut(s, vocab)));
   const words = ([start, end]: [number, number]) => {
@@ -595,7 +597,7 @@ function termReading(node: TextNode, whole: LeafNode, vocab: Vocabulary, concept
     for (let i = start; i < end; i++) count += Math.max(slots[i].alts[0].length, ...(spelled[i]?.alts.map((a) => a.length) ?? []));
     return count;
   };
-  if (n < 2 || words([0, n]) < 3) return undefined;
+  if (words([0, n]) < 3) return undefined;
   const splits: Backoff['splits'] = [];
   for (let k = n - 1; k >= 1; k--) {
     for (const [term, rest] of [
