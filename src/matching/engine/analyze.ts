@@ -13,6 +13,12 @@ export interface FieldIndex {
    * in titles too); absent when the field has none.
    */
   cues?: Uint8Array;
+  /**
+   * Positions, ascending, that "of" (and at most an article) separates from the previous content
+   * token ("rates of convergence": the position of "convergence"); absent when there are none. See
+   * the matcher's linked spellings.
+   */
+  linked?: number[];
 }
 
 export interface AnalyzedPaper {
@@ -59,6 +65,7 @@ export function analyzeField(text: string, { listCues = true }: { listCues?: boo
   const occ = new Map<string, number[]>();
   let unsorted = false;
   let cueAt: number[] | undefined;
+  let linked: number[] | undefined;
   let opening: number[] | undefined;
   let opened = false;
   const length = scanTokens(
@@ -75,7 +82,10 @@ export function analyzeField(text: string, { listCues = true }: { listCues?: boo
       list.push(start, end);
     },
     listCues ? (position, flags) => (cueAt ??= []).push(position, flags) : undefined,
-    (position, punctuation) => (cueAt ??= []).push(position, punctuation ? GAP_BEFORE | PUNCT_BEFORE : GAP_BEFORE),
+    (position, punctuation, isLinked) => {
+      (cueAt ??= []).push(position, punctuation ? GAP_BEFORE | PUNCT_BEFORE : GAP_BEFORE);
+      if (isLinked) (linked ??= []).push(position);
+    },
     (from, to, own) => {
       // Where each sentence after the first starts: no phrase runs across (SENTENCE_START).
       if (from > 0) (cueAt ??= []).push(from, SENTENCE_START);
@@ -94,7 +104,7 @@ export function analyzeField(text: string, { listCues = true }: { listCues?: boo
   if (!cueAt) return { length, occ };
   const cues = new Uint8Array(length + 1);
   for (let i = 0; i < cueAt.length; i += 2) cues[cueAt[i]] |= cueAt[i + 1];
-  return { length, occ, cues };
+  return linked ? { length, occ, cues, linked } : { length, occ, cues };
 }
 
 export function analyzeAuthors(authors: string[] | undefined): FieldIndex {

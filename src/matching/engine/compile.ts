@@ -50,7 +50,7 @@ export interface Pattern {
    * typed slots are A's (the compound's last ones); `nominal` when A ends in a noun of action, which
    * the paper must write as one ("code generation", not "code generated").
    */
-  compound?: { typed: Pattern; head: number; nominal: boolean };
+  compound?: { typed: Pattern; head: number; nominal: boolean; linked?: boolean };
 }
 
 export interface LeafNode {
@@ -287,6 +287,21 @@ function ofCompoundPattern(text: string, slots: Slot[], typed: Pattern): Pattern
 }
 
 /**
+ * Linked variant: a typed two-word compound "B A" names what English also writes "A of B"
+ * ("convergence rates" / "rates of convergence", "training dynamics" / "dynamics of training",
+ * "language models" / "models of language"): the compound variant turned round. Read as the head,
+ * stop words only, then the modifier (see the matcher's compoundBroken). Not for heads that
+ * name an operation (the head-first variant reads those, "pruning of networks"), nor "learning"
+ * ("learning with features" is no feature learning), nor participle modifiers.
+ */
+function linkedPattern(node: TextNode, slots: Slot[], typed: Pattern): Pattern | undefined {
+  if (node.field === 'author' || node.quoted || slots.length !== 2 || slots.some((s) => s.alts[0].length !== 1)) return undefined;
+  const head = slots[1].text.toLowerCase();
+  if (OPERATION_FORM.test(head) || PARTICIPLE_WORD.test(slots[0].text.toLowerCase())) return undefined;
+  return { slots: [slots[1], slots[0]], primary: false, compound: { typed, head: 1, nominal: false, linked: true } };
+}
+
+/**
  * Concept-family variant: a query text that names a broad area ("parameter-efficient
  * fine-tuning", "network pruning") may be written as any of the area's well-known methods
  * ("LoRA", "prompt tuning"), as soft evidence (CONCEPT_WEIGHT). Only the whole text counts: in
@@ -476,6 +491,8 @@ function compileLeaf(
   if (headFirst) patterns.push(headFirst);
   const ofCompound = !node.quoted && node.field !== 'author' ? ofCompoundPattern(node.text, slots, patterns[0]) : undefined;
   if (ofCompound) patterns.push(ofCompound);
+  const linked = ofCompound ? undefined : linkedPattern(node, slots, patterns[0]);
+  if (linked) patterns.push(linked);
   let soft: Pattern | undefined;
   const found = node.field !== 'author' ? familiesOf(slots, concepts, vocab) : undefined;
   if (found && related) {

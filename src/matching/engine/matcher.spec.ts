@@ -265,7 +265,7 @@ describe('matching engine', () => {
     expect(sent('network pruning', 'We study pruning and networks for vision models.')).toBeUndefined();
     expect(sent('network pruning', 'We study pruning. Networks for vision models are small.')).toBeUndefined();
     // A head that names no operation ("laws"), or a participle modifier ("distributed"), is never read head first.
-    expect(sent('scaling laws', 'We derive laws of scaling for transformers.')).toBeUndefined();
+    expect(sent('scaling laws', 'We derive laws for scaling transformers.')?.why ?? '').not.toContain('phrase');
     expect(sent('distributed training', 'We study training distributed models.')).toBeUndefined();
     // "learning X" is what any model does, "X learning" a kind of learning; a function is a thing, not an act.
     expect(sent('representation learning', 'We study learning representations for vision models.')).toBeUndefined();
@@ -288,6 +288,20 @@ describe('matching engine', () => {
     // As written when quoted; and nothing for other prepositions ("rank learning" is no learning to rank).
     expect(sent('"loss of plasticity"', 'We study plasticity loss in vision models.')).toBeUndefined();
     expect(sent('learning to rank', 'We study rank learning for vision models.')).toBeUndefined();
+  });
+
+  it('reads a typed two-word compound "B A" as "A of B" too, with nothing but an article after the "of"', () => {
+    expect(sent('convergence rates', 'We prove faster rates of convergence for vision models.')?.why).toBe('phrase "rates of convergence" in abstract');
+    expect(sent('training dynamics', 'We study the dynamics of the training of vision models.')?.why).toBe('phrase "dynamics of training" in abstract');
+    // Another stop word, or more than an article, or punctuation or a sentence end, is no such phrase:
+    // "growth in model size" is no model growth.
+    expect(sent('model growth', 'We study the growth in model size of vision models.')).toBeUndefined();
+    expect(sent('convergence rates', 'We prove faster rates of fast convergence for vision models.')).toBeUndefined();
+    expect(sent('convergence rates', 'We prove rates of these convergence for vision models.')).toBeUndefined();
+    expect(sent('convergence rates', 'We prove rates. Of convergence we say little in vision models.')).toBeUndefined();
+    // Not when quoted, nor for a head that names an operation (read head first) or "learning".
+    expect(sent('"convergence rates"', 'We prove faster rates of convergence for vision models.')).toBeUndefined();
+    expect(sent('feature learning', 'We study the learning of features in vision models.')?.why ?? '').not.toContain(' of ');
   });
 
   it('reads no window whose first word heads another known term, unless that term is a compound modifier', () => {

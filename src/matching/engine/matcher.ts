@@ -291,7 +291,7 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
     if (!inOrder && outOfOrder <= 0) continue;
     if (headFirst && (gap > HEAD_FIRST_GAP || headFirstBroken(cues, start, end))) continue;
-    if (compound && (gap > 0 || compoundBroken(cues, start, end, compound.nominal))) continue;
+    if (compound && (gap > 0 || (compound.linked ? linkBroken(cues, index, start, end) : compoundBroken(cues, start, end, compound.nominal)))) continue;
     // An adjacent phrase stays in its sentence; a looser window is proximity and may cross.
     if (gap === 0 && crossesSentence(cues, start, end)) continue;
     // A looser window whose first word heads another known term ("continual learning on a
@@ -378,6 +378,16 @@ function compoundBroken(cues: Uint8Array | undefined, start: number, end: number
   if (cues === undefined) return nominal;
   if (nominal && (cues[end] & NOMINAL) === 0) return true;
   return cueInside(cues, start, end, SENTENCE_START | GAP_BEFORE | LIST_BEFORE);
+}
+
+/**
+ * Whether a linked window (Pattern.compound.linked: "rates of convergence" for `convergence
+ * rates`) is no such phrase: its second word does not follow an "of" (FieldIndex.linked: "growth
+ * in model size" is no model growth), or a sentence starts there.
+ */
+function linkBroken(cues: Uint8Array | undefined, index: FieldIndex | undefined, start: number, end: number): boolean {
+  if (index?.linked === undefined || !index.linked.includes(end)) return true;
+  return crossesSentence(cues, start, end);
 }
 
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
@@ -1141,6 +1151,8 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: n
   if (exactFields.length) {
     // A head-first spelling names the phrase as the reader typed it ("data selection" for "selecting data").
     if (p.headFirst) return `phrase ${quote([...p.slots.slice(1).map((_, i) => text(i + 1)), text(0)].join(' '))} written head first in ${where(exactFields)}`;
+    // A linked spelling names the "of" its windows hold ("rates of convergence").
+    if (p.compound?.linked) return `phrase ${quote(`${text(0)} of ${text(1)}`)} in ${where(exactFields)}`;
     return `phrase ${quote(whole)} in ${where(exactFields)}`;
   }
   if (nearFields.length) return `${p.slots.map((_, i) => quote(text(i))).join(', ')} close together in ${where(nearFields)}`;
@@ -1166,7 +1178,7 @@ function present(node: CompiledNode, doc: AnalyzedPaper): boolean {
       const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
       if (occs.some((o) => o.length === 0)) continue;
       if (p.slots.length === 1) return true;
-      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues, p).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
+      if (phraseWindows(occs, outOfOrderWeight(node), doc[f].cues, p, doc[f]).some((w) => (node.field === 'author' ? w.q >= 0.5 : w.exact))) return true;
     }
   }
   return false;

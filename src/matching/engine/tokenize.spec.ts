@@ -160,6 +160,11 @@ describe('tokenize', () => {
     scanTokens('A class of meaning-preserving choices: text, images and data scaling, text-to-image.', 0, () => undefined, undefined, (p, punct) => gaps.push([p, punct]));
     // positions: class 0, mean 1, preserv 2, choic 3, text 4, imag 5, data 6, scale 7, text 8, imag 9
     expect(gaps).toEqual([[1, false], [4, true], [5, true], [6, false], [8, true], [9, false]]);
+    // Linked: "of" and at most an article between ("rates of convergence", "rates of the convergence").
+    const linked: number[] = [];
+    scanTokens('Rates of convergence, rates of the convergence, rates of these convergence, rates in convergence, rates of, convergence.', 0, () => undefined, undefined, (p, _punct, isLinked) => isLinked && linked.push(p));
+    // positions: rate 0, converg 1, rate 2, converg 3, rate 4, converg 5, rate 6, converg 7, rate 8, converg 9
+    expect(linked).toEqual([1, 3]);
     expect(GAP_BEFORE & (LIST_BEFORE | LIST_AFTER)).toBe(0);
   });
 

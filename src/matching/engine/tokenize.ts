@@ -278,11 +278,16 @@ function hasComma(text: string, from: number, to: number): boolean {
   return false;
 }
 
+/** Articles, which may follow the "of" of a linked gap ("dynamics of the training"). */
+const ARTICLES = new Set(['the', 'a', 'an']);
+
 /**
  * Scans a field's content tokens, calling `emit` for each: primary tokens (one per position) in
  * order, and joined compounds (spanning several positions) right after their parts. `cue` gets
  * the enumeration cues, `gap` each position that a stop word or punctuation (`punctuation`)
- * separates from the previous content token (inside a hyphenated compound, a dropped stop-word part).
+ * separates from the previous content token (inside a hyphenated compound, a dropped stop-word part),
+ * and whether the stop words between are "of" and at most an article (`linked`: "rates of
+ * convergence", "dynamics of the training").
  * `cue` also gets PARENTHESIZED for each content token inside parentheses.
  * `sentence` gets each sentence as the positions [from, to) and whether it speaks of the paper's
  * own work (see BACKGROUND); a sentence ends at ".", "!" or "?" before white space, except after a
@@ -294,7 +299,7 @@ export function scanTokens(
   firstPosition: number,
   emit: (stem: string, start: number, end: number, surface: string, joined: boolean) => void,
   cue?: (position: number, flags: number) => void,
-  gap?: (position: number, punctuation: boolean) => void,
+  gap?: (position: number, punctuation: boolean, linked: boolean) => void,
   sentence?: (from: number, to: number, own: boolean) => void,
 ): number {
   let pos = firstPosition;
@@ -308,6 +313,10 @@ export function scanTokens(
   // For gaps: whether a stop word, or punctuation, came since the last content token.
   let stopSince = false;
   let punctSince = false;
+  // For linked gaps: how many stop words came since the last content token, and whether they are
+  // "of" and then articles.
+  let stopsSince = 0;
+  let linkedSince = false;
   // For sentences: where the current one starts, whether it speaks of the paper, the previous word.
   let sentenceStart = pos;
   let own = false;
@@ -333,11 +342,16 @@ export function scanTokens(
     }
     if (gap) {
       if (prevEnd >= 0 && !blank(norm, prevEnd, at)) punctSince = true;
-      if (stop) stopSince = true;
-      else {
-        if (pos > firstPosition && (stopSince || punctSince)) gap(pos, punctSince);
+      if (stop) {
+        stopSince = true;
+        linkedSince = stopsSince === 0 ? word === 'of' : linkedSince && stopsSince === 1 && ARTICLES.has(word);
+        stopsSince++;
+      } else {
+        if (pos > firstPosition && (stopSince || punctSince)) gap(pos, punctSince, linkedSince && !punctSince);
         stopSince = false;
         punctSince = false;
+        stopsSince = 0;
+        linkedSince = false;
       }
     }
     if (cue) {
@@ -372,7 +386,7 @@ export function scanTokens(
         continue;
       }
       // "text-to-image": the stop word inside the compound is a gap too.
-      if (gap && dropped && pos > start) gap(pos, false);
+      if (gap && dropped && pos > start) gap(pos, false, false);
       dropped = false;
       lastStem = stemWord(part);
       if (parenthesized) cue(pos, PARENTHESIZED);
