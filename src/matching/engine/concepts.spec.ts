@@ -80,6 +80,7 @@ const REVIEWED: Record<string, string[]> = {
   biology: ['biological'],
   genomics: ['genome'],
   ecology: ['ecological'],
+  fisheries: ['fishery'],
   theory: ['theories'],
   'model robustness': ['robust'],
   normalization: ['normalized'],
