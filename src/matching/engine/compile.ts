@@ -582,8 +582,39 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
   const { terms, combines } = split;
   // Exact when it combines terms, and with the family it names either way.
   const whole = compileLeaf({ ...node, quoted: combines }, vocab, concepts, { related: true });
-  const positive = terms.map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
+  const positive = appliedTo(node.text, terms, vocab).map((t) => compileLeaf({ ...node, text: t.text }, vocab, concepts, { slots: t.slots }));
   return { kind: 'or', children: [whole, { kind: 'and', positive, negative: [] }] };
+}
+
+/** The field every paper of the collection belongs to: its names, with their vocabulary spellings (ML, AI, DL). */
+const FIELD_NAMES = ['machine learning', 'deep learning', 'artificial intelligence'];
+const fieldKeysCache = new WeakMap<Vocabulary, Set<string>>();
+
+function fieldKeys(vocab: Vocabulary): Set<string> {
+  let keys = fieldKeysCache.get(vocab);
+  if (!keys) {
+    keys = new Set();
+    for (const name of FIELD_NAMES) {
+      const stems = slotsOf(name).flatMap((s) => s.alts[0]);
+      for (const form of groupSpellings({ stems, text: name }, vocab, groupsOf(vocab, stems))) keys.add(form.stems.join(' '));
+    }
+    fieldKeysCache.set(vocab, keys);
+  }
+  return keys;
+}
+
+/**
+ * The terms a text requires when it applies the field itself to an area ("machine learning for
+ * environmental science", "deep learning in medical imaging"): the area alone. Every paper of a
+ * machine-learning collection is machine learning, and most do not say so in those words
+ * ("Foundation Model for Weather and Climate"), so the field is no requirement. Only for the field
+ * named first and joined by "for" or "in": "theory of deep learning" keeps both terms.
+ */
+function appliedTo<T extends { slots: Slot[] }>(text: string, terms: T[], vocab: Vocabulary): T[] {
+  const connector = text.match(CONNECTOR)?.[0].trim().toLowerCase();
+  if (terms.length !== 2 || (connector !== 'for' && connector !== 'in')) return terms;
+  const first = terms[0].slots.flatMap((s) => s.alts[0]).join(' ');
+  return fieldKeys(vocab).has(first) ? [terms[1]] : terms;
 }
 
 /**

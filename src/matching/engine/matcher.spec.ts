@@ -181,6 +181,18 @@ describe('matching engine', () => {
     expect(ids(run('self-training with pseudo-labels', [...bg, both, one]))).toEqual([both.id]);
   });
 
+  it('requires only the area of "machine learning for X": every paper of the collection is machine learning', () => {
+    const weather = paper('A foundation model for weather forecasting', 'We pretrain a transformer on reanalysis data and forecast the weather.');
+    const other = paper('Machine learning for vision', 'We train classifiers on images.');
+    expect(ids(run('machine learning for weather forecasting', [...bg, weather, other]))).toEqual([weather.id]);
+    expect(ids(run('deep learning in weather forecasting', [...bg, weather, other]))).toEqual([weather.id]);
+    expect(ids(run('ML for weather forecasting', [...bg, weather, other]))).toEqual([weather.id]);
+    // The field named second, or joined otherwise, stays a term: "theory of deep learning" is no "theory".
+    const theory = paper('A theory of attention', 'We prove that attention layers generalize.');
+    expect(run('theory of deep learning', [...bg, theory])).toEqual([]);
+    expect(run('weather forecasting with deep learning', [...bg, weather])).toEqual([]);
+  });
+
   it('reads a phrase that no paper writes as a known term it starts or ends with and the rest', () => {
     const apart = paper('Faster training', 'Adaptive optimizers such as Adam train deep learning models faster.');
     const termOnly = paper('Deep learning for chemistry', 'Deep learning predicts molecular properties.');
