@@ -573,6 +573,37 @@ function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[
  */
 function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inExclusion: boolean): CompiledNode {
   const plain = !node.quoted && node.field !== 'author';
+  const conjuncts = plain && !inExclusion ? coordinated(node.text, vocab, concepts) : undefined;
+  const text = compileWords(node, vocab, concepts, inExclusion);
+  if (!conjuncts) return text;
+  return { kind: 'or', children: [text, ...conjuncts.map((t) => compileWords({ ...node, text: t }, vocab, concepts, inExclusion))] };
+}
+
+/**
+ * The phrases a plain text that coordinates two with "and" stands for, either of which the reader
+ * wants ("LLM security and privacy": "LLM security" OR "LLM privacy"): the words the two sides
+ * share go with each ("weather and climate modeling": "weather modeling", "climate modeling"; "3D
+ * human pose and motion": "3D human pose", "3D human motion"), a single word on one side sharing
+ * the other side's words, two words or more on both standing alone ("bias and fairness": "bias",
+ * "fairness"). Not when the text spelled without "and" is a vocabulary form or names a concept
+ * family ("vision and language models" are vision-language models), nor with a preposition or a
+ * second "and". The text as typed, every word required, stays a reading of its own.
+ */
+function coordinated(text: string, vocab: Vocabulary, concepts: Concepts): string[] | undefined {
+  const words = text.trim().split(/\s+/);
+  const at = words.indexOf('and');
+  if (at <= 0 || at === words.length - 1 || words.indexOf('and', at + 1) >= 0 || CONNECTOR.test(` ${text} `)) return undefined;
+  const left = words.slice(0, at);
+  const right = words.slice(at + 1);
+  const stems = slotsOf([...left, ...right].join(' ')).flatMap((s) => s.alts[0]);
+  if (stems.length === 0 || groupsOf(vocab, stems).length > 0 || concepts.byName.has(stems.join(' '))) return undefined;
+  if (left.length === 1 && right.length >= 2) return [[...left, ...right.slice(1)].join(' '), right.join(' ')];
+  if (left.length >= 2 && right.length === 1) return [left.join(' '), [...left.slice(0, -1), ...right].join(' ')];
+  return [left.join(' '), right.join(' ')];
+}
+
+function compileWords(node: TextNode, vocab: Vocabulary, concepts: Concepts, inExclusion: boolean): CompiledNode {
+  const plain = !node.quoted && node.field !== 'author';
   const split = plain ? connectedTerms(node.text) : undefined;
   if (!split) {
     const leaf = compileLeaf(node, vocab, concepts);

@@ -181,6 +181,22 @@ describe('matching engine', () => {
     expect(ids(run('self-training with pseudo-labels', [...bg, both, one]))).toEqual([both.id]);
   });
 
+  it('reads two phrases coordinated with "and" as either, sharing the words they share', () => {
+    const privacy = paper('Privacy attacks on LLMs', 'We extract training data from LLMs and measure the privacy risk.');
+    const security = paper('LLM security audits', 'We audit the security of LLMs deployed in production.');
+    const other = paper('Privacy in federated learning', 'We add noise to client updates to protect privacy.');
+    expect(ids(run('LLM security and privacy', [...bg, privacy, security, other])).sort()).toEqual([privacy.id, security.id].sort());
+    const video = paper('Video generation with transformers', 'We generate long videos from text prompts.');
+    expect(ids(run('image and video generation', [...bg, video]))).toEqual([video.id]);
+    const motion = paper('3D human motion generation', 'We generate 3D human motion from text.');
+    expect(ids(run('3D human pose and motion', [...bg, motion]))).toEqual([motion.id]);
+    // Not when the words without "and" spell one term: vision and language models are vision-language models.
+    const vision = paper('Scaling vision models', 'We train larger vision models on more images.');
+    expect(run('vision and language models', [...bg, vision])).toEqual([]);
+    // Nor in an exclusion, nor quoted.
+    expect(ids(run('LLMs -"security and privacy"', [...bg, privacy, security]))).toEqual(ids(run('LLMs', [...bg, privacy, security])));
+  });
+
   it('requires only the area of "machine learning for X": every paper of the collection is machine learning', () => {
     const weather = paper('A foundation model for weather forecasting', 'We pretrain a transformer on reanalysis data and forecast the weather.');
     const other = paper('Machine learning for vision', 'We train classifiers on images.');
