@@ -236,6 +236,7 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
   const followers = p?.followers;
   const headFirst = p?.headFirst !== undefined;
   const compound = p?.compound;
+  const linked = p?.linked === true && n === 2;
   if (mergeCursor.length < n) {
     mergeCursor = new Int32Array(n);
     lastStart = new Int32Array(n);
@@ -289,9 +290,11 @@ function findWindows(occs: number[][], n: number, outOfOrder: number, cues: Uint
     }
     const gap = end - start + 1 - covered;
     if (gap < 0 || gap > MAX_GAP) continue; // overlapping spellings, or too far apart
+    // A linked compound written "A of B" is the phrase, in order as the reader means it.
+    if (!inOrder && linked && gap === 0 && !linkBroken(cues, index, start, end)) inOrder = true;
     if (!inOrder && outOfOrder <= 0) continue;
     if (headFirst && (gap > HEAD_FIRST_GAP || headFirstBroken(cues, start, end))) continue;
-    if (compound && (gap > 0 || (compound.linked ? linkBroken(cues, index, start, end) : compoundBroken(cues, start, end, compound.nominal)))) continue;
+    if (compound && (gap > 0 || compoundBroken(cues, start, end, compound.nominal))) continue;
     // An adjacent phrase stays in its sentence; a looser window is proximity and may cross.
     if (gap === 0 && crossesSentence(cues, start, end)) continue;
     // A looser window whose first word heads another known term ("continual learning on a
@@ -381,13 +384,19 @@ function compoundBroken(cues: Uint8Array | undefined, start: number, end: number
 }
 
 /**
- * Whether a linked window (Pattern.compound.linked: "rates of convergence" for `convergence
- * rates`) is no such phrase: its second word does not follow an "of" (FieldIndex.linked: "growth
- * in model size" is no model growth), or a sentence starts there.
+ * Whether a turned window of a linked compound (Pattern.linked: "rates of convergence" for
+ * `convergence rates`) is no such phrase: its second word does not follow an "of" (FieldIndex.linked:
+ * "growth in model size" is no model growth), or a sentence starts there.
  */
 function linkBroken(cues: Uint8Array | undefined, index: FieldIndex | undefined, start: number, end: number): boolean {
   if (index?.linked === undefined || !index.linked.includes(end)) return true;
   return crossesSentence(cues, start, end);
+}
+
+/** Whether a flat [start, end, …] occurrence list has one that starts at `at`. */
+function startsAt(occ: number[], at: number): boolean {
+  for (let i = 0; i < occ.length; i += 2) if (occ[i] === at) return true;
+  return false;
 }
 
 /** findWindows as objects, for the callers off the scoring path (explanations, exclusions). */
@@ -1130,6 +1139,7 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: n
   const slotFields: FieldName[][] = p.slots.map(() => []);
   const alt: number[] = new Array(n).fill(-1);
   const exactFields: FieldName[] = [];
+  const linkedFields: FieldName[] = [];
   const nearFields: FieldName[] = [];
   for (const f of fields) {
     const occs = p.slots.map((s) => slotOccurrences(s, doc[f]));
@@ -1140,8 +1150,11 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: n
     });
     if (n >= 2 && occs.every((o) => o.length)) {
       const ws = phraseWindows(occs, outOfOrderWeight(leaf), doc[f].cues, p, doc[f]);
-      if (ws.some((w) => w.exact)) exactFields.push(f);
+      const exact = ws.filter((w) => w.exact);
+      if (exact.length) exactFields.push(f);
       else if (ws.length && !leaf.exact) nearFields.push(f);
+      // Only turned ("rates of convergence"): no exact window starts at the typed first word.
+      if (p.linked && exact.length && exact.every((w) => !startsAt(occs[0], w.start))) linkedFields.push(f);
     }
   }
   const text = (i: number) => p.slots[i].altText[Math.max(0, alt[i])];
@@ -1151,8 +1164,8 @@ function explainPattern(leaf: LeafNode, p: Pattern, doc: AnalyzedPaper, form?: n
   if (exactFields.length) {
     // A head-first spelling names the phrase as the reader typed it ("data selection" for "selecting data").
     if (p.headFirst) return `phrase ${quote([...p.slots.slice(1).map((_, i) => text(i + 1)), text(0)].join(' '))} written head first in ${where(exactFields)}`;
-    // A linked spelling names the "of" its windows hold ("rates of convergence").
-    if (p.compound?.linked) return `phrase ${quote(`${text(0)} of ${text(1)}`)} in ${where(exactFields)}`;
+    // A linked compound found turned names the "of" ("rates of convergence").
+    if (p.linked && linkedFields.length === exactFields.length) return `phrase ${quote(`${text(1)} of ${text(0)}`)} in ${where(exactFields)}`;
     return `phrase ${quote(whole)} in ${where(exactFields)}`;
   }
   if (nearFields.length) return `${p.slots.map((_, i) => quote(text(i))).join(', ')} close together in ${where(nearFields)}`;
