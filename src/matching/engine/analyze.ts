@@ -16,7 +16,7 @@ export interface FieldIndex {
   /**
    * Positions, ascending, that "of" (and at most an article) separates from the previous content
    * token ("rates of convergence": the position of "convergence"); absent when there are none. See
-   * the matcher's linked spellings.
+   * the matcher's linkBroken.
    */
   linked?: number[];
 }

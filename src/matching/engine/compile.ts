@@ -297,11 +297,13 @@ function ofCompoundPattern(text: string, slots: Slot[], typed: Pattern): Pattern
  * / "models of language"): read by the matcher as the head, "of" and at most an article, then the
  * modifier (see its linkBroken). A flag on the typed spelling, not a spelling of its own: the
  * benchmark's 40,000 alerts, half of them two words, would each carry one more pattern. Not for
- * heads that name an operation (the head-first variant reads those, "pruning of networks"), nor
- * "learning" ("learning of features"), nor participle modifiers, nor a typed "A of B".
+ * heads that name an operation, "learning" among them (the head-first variant reads those, "pruning
+ * of networks"; "learning of features" is no feature learning), nor participle modifiers, nor a
+ * typed "A of B".
  */
 function linkable(node: TextNode, slots: Slot[]): boolean {
   if (node.field === 'author' || node.quoted || slots.length !== 2 || slots.some((s) => s.alts[0].length !== 1)) return false;
+  if (/\s+of\s+/i.test(node.text)) return false;
   return !OPERATION_FORM.test(slots[1].text.toLowerCase()) && !PARTICIPLE_WORD.test(slots[0].text.toLowerCase());
 }
 
@@ -490,7 +492,7 @@ function compileLeaf(
     throw new QuerySyntaxError(`"${node.text}" has no searchable words (stop words and punctuation are ignored)`);
   }
   const patterns: Pattern[] = [{ slots, primary: true }];
-  if (!/\s+of\s+/i.test(node.text) && linkable(node, slots)) patterns[0].linked = true;
+  if (linkable(node, slots)) patterns[0].linked = true;
   if (node.field !== 'author') patterns.push(...vocabularyPatterns(slots, vocab));
   const headFirst = headFirstPattern(node, slots, patterns[0]);
   if (headFirst) patterns.push(headFirst);
@@ -577,9 +579,9 @@ function connectedTerms(text: string): { terms: { text: string; slots: Slot[] }[
 function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inExclusion: boolean): CompiledNode {
   const plain = !node.quoted && node.field !== 'author';
   const conjuncts = plain && !inExclusion ? coordinated(node.text, vocab, concepts) : undefined;
-  const text = compileWords(node, vocab, concepts, inExclusion);
-  if (!conjuncts) return text;
-  return { kind: 'or', children: [text, ...conjuncts.map((t) => compileWords({ ...node, text: t }, vocab, concepts, inExclusion))] };
+  const typed = compileWords(node, vocab, concepts, inExclusion);
+  if (!conjuncts) return typed;
+  return { kind: 'or', children: [typed, ...conjuncts.map((t) => compileWords({ ...node, text: t }, vocab, concepts, inExclusion))] };
 }
 
 /**
