@@ -81,6 +81,7 @@ const REVIEWED: Record<string, string[]> = {
   genomics: ['genome'],
   ecology: ['ecological'],
   fisheries: ['fishery'],
+  'warm-starting': ['start'],
   theory: ['theories'],
   'model robustness': ['robust'],
   normalization: ['normalized'],
