@@ -587,10 +587,10 @@ function compileText(node: TextNode, vocab: Vocabulary, concepts: Concepts, inEx
 /**
  * The phrases a plain text that coordinates two with "and" stands for, either of which the reader
  * wants ("LLM security and privacy": "LLM security" OR "LLM privacy"): the words the two sides
- * share go with each ("weather and climate modeling": "weather modeling", "climate modeling"; "3D
- * human pose and motion": "3D human pose", "3D human motion"), a single word on one side sharing
- * the other side's words, two words or more on both standing alone ("bias and fairness": "bias",
- * "fairness"). Not when the text spelled without "and" is a vocabulary form or names a concept
+ * share go with each, a single word against two or more taking the longer side's other words
+ * ("image and video generation": "image generation", "video generation"; "3D human pose and
+ * motion": "3D human pose", "3D human motion"), and otherwise each side stands alone ("bias and
+ * fairness": "bias", "fairness"). Not when the text spelled without "and" is a vocabulary form or names a concept
  * family ("vision and language models" are vision-language models), nor with a preposition or a
  * second "and". The text as typed, every word required, stays a reading of its own.
  */
