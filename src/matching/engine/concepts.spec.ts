@@ -82,6 +82,7 @@ const REVIEWED: Record<string, string[]> = {
   ecology: ['ecological'],
   fisheries: ['fishery'],
   'warm-starting': ['start'],
+  forgetting: ['forget'],
   theory: ['theories'],
   'model robustness': ['robust'],
   normalization: ['normalized'],
