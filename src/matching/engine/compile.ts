@@ -1,7 +1,7 @@
 import { bigramKey, trigramKey } from './analyze';
 import { Field, parseQuery, QueryNode, QuerySyntaxError } from './query-parser';
 import { OPERATION_FORM, standsForJoined, stemWord, tokenize } from './tokenize';
-import { Concepts, getDefaultConcepts, getDefaultVocabulary, groupsOf, Vocabulary, VocabForm } from './vocabulary';
+import { Concepts, getDefaultConcepts, getDefaultVocabulary, groupsOf, primaryStems, Vocabulary, VocabForm } from './vocabulary';
 
 /** One query word (or compound, or vocabulary concept) and the stem sequences that spell it. */
 export interface Slot {
@@ -600,7 +600,7 @@ function coordinated(text: string, vocab: Vocabulary, concepts: Concepts): strin
   if (at <= 0 || at === words.length - 1 || words.indexOf('and', at + 1) >= 0 || CONNECTOR.test(` ${text} `)) return undefined;
   const left = words.slice(0, at);
   const right = words.slice(at + 1);
-  const stems = slotsOf([...left, ...right].join(' ')).flatMap((s) => s.alts[0]);
+  const stems = primaryStems([...left, ...right].join(' '));
   if (stems.length === 0 || groupsOf(vocab, stems).length > 0 || concepts.byName.has(stems.join(' '))) return undefined;
   if (left.length === 1 && right.length >= 2) return [[...left, ...right.slice(1)].join(' '), right.join(' ')];
   if (left.length >= 2 && right.length === 1) return [left.join(' '), [...left.slice(0, -1), ...right].join(' ')];
@@ -631,7 +631,7 @@ function fieldKeys(vocab: Vocabulary): Set<string> {
   if (!keys) {
     keys = new Set();
     for (const name of FIELD_NAMES) {
-      const stems = slotsOf(name).flatMap((s) => s.alts[0]);
+      const stems = primaryStems(name);
       for (const form of groupSpellings({ stems, text: name }, vocab, groupsOf(vocab, stems))) keys.add(form.stems.join(' '));
     }
     fieldKeysCache.set(vocab, keys);

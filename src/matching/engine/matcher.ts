@@ -345,8 +345,7 @@ function headsOtherTerm(followers: readonly string[], index: FieldIndex, cues: U
   if (at >= next || (cues !== undefined && (cues[at] & GAP_BEFORE) !== 0)) return false;
   for (const stem of followers) {
     const o = index.occ.get(stem);
-    if (o === undefined) continue;
-    for (let i = 0; i < o.length && o[i] <= at; i += 2) if (o[i] === at) return true;
+    if (o !== undefined && startsAt(o, at)) return true;
   }
   return false;
 }
@@ -393,9 +392,9 @@ function linkBroken(cues: Uint8Array | undefined, index: FieldIndex | undefined,
   return crossesSentence(cues, start, end);
 }
 
-/** Whether a flat [start, end, …] occurrence list has one that starts at `at`. */
+/** Whether a flat [start, end, …] occurrence list, sorted by start, has one that starts at `at`. */
 function startsAt(occ: number[], at: number): boolean {
-  for (let i = 0; i < occ.length; i += 2) if (occ[i] === at) return true;
+  for (let i = 0; i < occ.length && occ[i] <= at; i += 2) if (occ[i] === at) return true;
   return false;
 }
 

@@ -310,12 +310,10 @@ export function scanTokens(
   // content token is at pos - 1).
   let prevWord = '';
   let prevContent = false;
-  // For gaps: whether a stop word, or punctuation, came since the last content token.
-  let stopSince = false;
-  let punctSince = false;
-  // For linked gaps: how many stop words came since the last content token, and whether they are
-  // "of" and then articles.
+  // For gaps: how many stop words, and whether punctuation, came since the last content token; for
+  // linked gaps, whether those stop words are "of" and then articles.
   let stopsSince = 0;
+  let punctSince = false;
   let linkedSince = false;
   // For sentences: where the current one starts, whether it speaks of the paper, the previous word.
   let sentenceStart = pos;
@@ -343,14 +341,12 @@ export function scanTokens(
     if (gap) {
       if (prevEnd >= 0 && !blank(norm, prevEnd, at)) punctSince = true;
       if (stop) {
-        stopSince = true;
         linkedSince = stopsSince === 0 ? word === 'of' : linkedSince && stopsSince === 1 && ARTICLES.has(word);
         stopsSince++;
       } else {
-        if (pos > firstPosition && (stopSince || punctSince)) gap(pos, punctSince, linkedSince && !punctSince);
-        stopSince = false;
-        punctSince = false;
+        if (pos > firstPosition && (stopsSince > 0 || punctSince)) gap(pos, punctSince, linkedSince && !punctSince);
         stopsSince = 0;
+        punctSince = false;
         linkedSince = false;
       }
     }
